@@ -1,0 +1,86 @@
+"""interact: the government–citizen interaction platform.
+
+`create_app(surface=...)` builds either the public site, the staff back office, or both.
+The public surface never imports the staff views, so the back office can run on a separate
+host that is not reachable from the internet (Art. 25).
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config as config_module
+from .extensions import babel, csrf, db, login_manager, migrate
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COOKIE_NAMES = {"public": "interact_public", "staff": "interact_staff", "all": "interact"}
+
+
+def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
+    """Build the Flask app for `surface` ("public", "staff" or "all")."""
+    surface = surface or os.environ.get("INTERACT_SURFACE") or "all"
+    if surface not in config_module.SURFACES:
+        raise ValueError(f"unknown surface {surface!r}; expected one of {config_module.SURFACES}")
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INTERACT_INSTANCE_PATH") or os.path.join(PROJECT_ROOT, "instance"),
+        template_folder=os.path.join(PROJECT_ROOT, "templates"),
+        static_folder=os.path.join(PROJECT_ROOT, "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config_module.load(app.instance_path))
+    app.config["SESSION_COOKIE_NAME"] = COOKIE_NAMES[surface]
+    app.config["REMEMBER_COOKIE_NAME"] = COOKIE_NAMES[surface] + "_remember"
+    if config:
+        app.config.update(config)
+    app.config["INTERACT_SURFACE_NAME"] = surface
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    from . import web
+
+    web.init_app(app)
+    if surface in ("public", "all"):
+        from .api import public as public_api
+        from .public import views as public_views
+
+        app.register_blueprint(public_views.make_blueprint())
+        app.register_blueprint(public_api.make_blueprint())
+    if surface in ("staff", "all"):
+        from .api import staff as staff_api
+        from .staff import views as staff_views
+
+        login_manager.init_app(app)
+        app.register_blueprint(staff_views.make_blueprint())
+        app.register_blueprint(staff_api.make_blueprint())
+    from .api import openapi
+
+    app.register_blueprint(openapi.make_blueprint(surface))
+
+    from . import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _select_locale() -> str:
+    """Simplified Chinese first; other locales can be added as catalogs appear."""
+    return "zh_CN"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """SQLite: WAL journal for concurrent readers, and enforce foreign keys."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()

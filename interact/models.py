@@ -1,0 +1,349 @@
+"""Database models: departments, sites, staff, cases and the working-day calendar."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
+from .timeutil import utcnow
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as naive UTC and always returned timezone-aware (UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        """Store aware datetimes as naive UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        from datetime import timezone
+
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        """Return stored values as aware UTC datetimes."""
+        if value is None:
+            return None
+        from datetime import timezone
+
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Role(str, enum.Enum):
+    """Staff roles; a user may hold several."""
+
+    admin = "admin"
+    dispatcher = "dispatcher"
+    handler = "handler"
+    reviewer = "reviewer"
+    auditor = "auditor"
+
+
+class Status(str, enum.Enum):
+    """Case statuses; the API names are fixed."""
+
+    submitted = "submitted"
+    assigned = "assigned"
+    handling = "handling"
+    pending_review = "pending_review"
+    replied = "replied"
+    declined = "declined"
+
+
+OPEN_STATUSES = (Status.submitted, Status.assigned, Status.handling, Status.pending_review)
+CLOSED_STATUSES = (Status.replied, Status.declined)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A portable string enum column (VARCHAR + CHECK on every backend)."""
+    return Enum(cls, name=name, native_enum=False, length=32, validate_strings=True,
+                values_callable=lambda e: [m.value for m in e])
+
+
+class Department(db.Model):
+    """A government department; the dispatch office and leaders' offices are departments too."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the department runs a leader mailbox (e.g. "市长信箱").
+    mailbox_name: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sites: Mapped[list[Site]] = relationship(back_populates="department")
+
+    def __repr__(self) -> str:
+        return f"<Department {self.code}>"
+
+
+class Site(db.Model):
+    """A government website that error reports can target, owned by one department."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    base_url: Mapped[str] = mapped_column(String(512))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    department: Mapped[Department] = relationship(back_populates="sites")
+
+
+class User(UserMixin, db.Model):
+    """A staff account; only an operator creates one (no default accounts, Art. 25)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    display_name: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    department: Mapped[Department | None] = relationship()
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", back_populates="user"
+    )
+
+    @property
+    def roles(self) -> set[Role]:
+        """The roles this user holds."""
+        return {r.role for r in self.role_rows}
+
+    def has_role(self, role: Role | str) -> bool:
+        """Whether the user holds `role`."""
+        return Role(role) in self.roles
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: disabled accounts cannot log in
+        return self.active
+
+    @property
+    def label(self) -> str:
+        """The name shown to other staff."""
+        return self.display_name or self.username
+
+
+class UserRole(db.Model):
+    """One role held by one user."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class ApiToken(db.Model):
+    """A staff API token; only its SHA-256 hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters, so an operator can tell tokens apart when listing them.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class KindSetting(db.Model):
+    """Per-kind settings an admin may change: the deadline in working days."""
+
+    __tablename__ = "kind_settings"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    deadline_days: Mapped[int] = mapped_column(Integer)
+
+
+class WorkdayOverride(db.Model):
+    """An operator's correction to the library calendar for one date."""
+
+    __tablename__ = "workday_overrides"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CalendarYear(db.Model):
+    """A year whose holiday schedule an operator has confirmed against the State Council notice."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CaseCounter(db.Model):
+    """The last case sequence number used on one local day."""
+
+    __tablename__ = "case_counters"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Case(db.Model):
+    """One citizen submission of any kind, and its handling."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        # Staff queues: a department's cases by status and deadline; overdue boards by deadline.
+        Index("ix_cases_department_status_due", "department_id", "status", "due_at"),
+        Index("ix_cases_status_due", "status", "due_at"),
+        # Published records, newest first, optionally by department or kind.
+        Index("ix_cases_published_replied", "published", "replied_at"),
+        Index("ix_cases_published_department_replied", "published", "department_id", "replied_at"),
+        Index("ix_cases_published_kind_replied", "published", "kind", "replied_at"),
+        # Recomputing deadlines after a calendar change groups open cases by these.
+        Index("ix_cases_status_submitted_on", "status", "submitted_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[Status] = mapped_column(_enum(Status, "status"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+
+    # Website error reports only.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    page_url: Mapped[str | None] = mapped_column(String(1024))
+    error_type: Mapped[str | None] = mapped_column(String(32))
+
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    # Personal data: never published (Art. 17).
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    publish_consent: Mapped[bool] = mapped_column(Boolean, default=True)
+    query_code_hash: Mapped[str] = mapped_column(String(64))
+
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_on: Mapped[date] = mapped_column(Date)  # local date; the deadline counts from it
+    deadline_days: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_transfer_reason: Mapped[str | None] = mapped_column(Text)
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    # The draft waiting for review: a reply or a decline.
+    draft_kind: Mapped[str | None] = mapped_column(String(16))
+    draft_text: Mapped[str | None] = mapped_column(Text)
+    draft_reason: Mapped[str | None] = mapped_column(String(32))
+    draft_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    drafted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # The approved outcome.
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    decline_reason: Mapped[str | None] = mapped_column(String(32))
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    working_days_used: Mapped[int | None] = mapped_column(Integer)
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+
+    # Publication (Art. 17): only these reviewed, masked copies ever reach the public.
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    public_name: Mapped[str | None] = mapped_column(String(64))
+    public_title: Mapped[str | None] = mapped_column(String(200))
+    public_content: Mapped[str | None] = mapped_column(Text)
+    public_reply: Mapped[str | None] = mapped_column(Text)
+
+    rating: Mapped[str | None] = mapped_column(String(32))
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    department: Mapped[Department | None] = relationship()
+    site: Mapped[Site | None] = relationship()
+    draft_by: Mapped[User | None] = relationship(foreign_keys=[draft_by_id])
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="case", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the case still waits for an approved answer."""
+        return self.status in OPEN_STATUSES
+
+
+class CaseEvent(db.Model):
+    """One timeline entry: who did what, when, from which status to which."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    # Internal note for staff, and what the citizen may read of it on the query page.
+    note: Mapped[str] = mapped_column(Text, default="")
+    public_note: Mapped[str] = mapped_column(Text, default="")
+    # Whether the citizen sees this entry at all (drafts and returns stay internal).
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+
+    case: Mapped[Case] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+    department: Mapped[Department | None] = relationship()
+
+
+class Attachment(db.Model):
+    """A file a citizen attached; stored under a random name outside static/."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16), default="attachment")  # or "screenshot"
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="attachments")

@@ -1,0 +1,582 @@
+"""The case workflow: submission, the status machine's actions, rating, and case queries."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload, selectinload
+
+from .. import publication
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..extensions import db
+from ..kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
+from ..models import Case, CaseCounter, CaseEvent, Department, Role, Site, Status, User
+from ..timeutil import local_tz, utcnow
+from ..workdays import local_date
+from ..workflow import TRANSITIONS, Transition, review_target
+from . import attachments as attachment_service
+from . import calendar
+from .directory import EMAIL_RE, valid_http_url
+
+# Query codes avoid look-alike characters (0/O, 1/I/L) because citizens copy them by hand.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 12
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{5,22}[0-9]$")
+LIMITS = {"title": 100, "content": 5000, "name": 32, "reply": 10000, "reason": 1000, "comment": 500}
+
+
+@dataclass
+class Submission:
+    """What a citizen sends, as parsed by an adapter (strings as typed, not yet validated)."""
+
+    kind: str
+    title: str = ""
+    content: str = ""
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    department: str = ""  # department code, or for a mailbox the leader's office code
+    site: str | int | None = None  # site id, for corrections
+    page_url: str = ""
+    error_type: str = ""
+    publish: bool = True
+    uploads: list[attachment_service.Upload] = field(default_factory=list)
+    screenshot: attachment_service.Upload | None = None
+
+
+# --- query codes and numbers -------------------------------------------------------------
+
+def normalise_code(code: str) -> str:
+    """Upper-case a typed query code and drop spaces and hyphens."""
+    return re.sub(r"[\s-]", "", code or "").upper()
+
+
+def _pepper() -> bytes:
+    """The server-side secret mixed into query-code hashes."""
+    return (current_app.config.get("INTERACT_QUERY_CODE_PEPPER") or current_app.config["SECRET_KEY"]).encode()
+
+
+def hash_query_code(number: str, code: str) -> str:
+    """Peppered HMAC of a query code, bound to its case number."""
+    return hmac.new(_pepper(), f"{number}:{normalise_code(code)}".encode(), hashlib.sha256).hexdigest()
+
+
+def new_query_code() -> str:
+    """A random query code of CODE_LENGTH characters."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def format_query_code(code: str) -> str:
+    """Group a code in fours so it is easier to copy: ABCD-EFGH-JKMN."""
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def next_case_number(day: date) -> str:
+    """The next number of `day`: YYYYMMDD and a five-digit daily sequence, e.g. 2026112700042."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One atomic upsert, so concurrent submissions never get the same number.
+    stmt = (
+        insert(CaseCounter)
+        .values(day=day, last=1)
+        .on_conflict_do_update(index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1})
+        .returning(CaseCounter.last)
+    )
+    seq = db.session.execute(stmt).scalar_one()
+    return f"{day:%Y%m%d}{seq:05d}"
+
+
+# --- submission ---------------------------------------------------------------------------
+
+def _validate(sub: Submission) -> tuple[Department | None, Site | None, dict[str, str]]:
+    """Check a submission; return its routing target and the errors per field."""
+    errors: dict[str, str] = {}
+    kind = KINDS.get(sub.kind)
+    if kind is None:
+        raise ValidationFailed(_("未知的类别。"), {"kind": _("未知的类别。")})
+    for name, label in (("title", _("标题")), ("content", _("内容")), ("name", _("姓名")), ("phone", _("联系电话"))):
+        value = (getattr(sub, name) or "").strip()
+        if not value:
+            errors[name] = _("请填写%(field)s。", field=label)
+        elif name in LIMITS and len(value) > LIMITS[name]:
+            errors[name] = _("%(field)s不能超过%(n)d字。", field=label, n=LIMITS[name])
+    if "phone" not in errors and not PHONE_RE.match(sub.phone.strip()):
+        errors["phone"] = _("请填写正确的联系电话。")
+    if sub.email and (len(sub.email) > 254 or not EMAIL_RE.match(sub.email.strip())):
+        errors["email"] = _("电子邮箱格式不正确。")
+
+    department = site = None
+    if kind.needs_site:
+        site = _site(sub.site)
+        if site is None:
+            errors["site"] = _("请选择出错的网站。")
+        else:
+            department = site.department
+        url = (sub.page_url or "").strip()
+        if not url:
+            errors["page_url"] = _("请填写出错页面的网址。")
+        elif len(url) > 1024 or not valid_http_url(url):
+            errors["page_url"] = _("网址须以 http:// 或 https:// 开头。")
+        if sub.error_type not in ERROR_TYPES:
+            errors["error_type"] = _("请选择错误类型。")
+    elif sub.department:
+        department = db.session.scalar(
+            select(Department).where(Department.code == sub.department, Department.active)
+        )
+        if department is None or (kind.needs_mailbox and not department.mailbox_name):
+            errors["department"] = _("请选择有效的部门。")
+            department = None
+    elif kind.needs_mailbox:
+        errors["department"] = _("请选择领导信箱。")
+    return department, site, errors
+
+
+def _site(value: str | int | None) -> Site | None:
+    """The active site with this id, or None."""
+    try:
+        site_id = int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+    site = db.session.get(Site, site_id) if site_id else None
+    return site if site and site.active and site.department.active else None
+
+
+def submit_case(sub: Submission, now: datetime | None = None) -> tuple[Case, str]:
+    """Register a citizen's case; return it with its query code (shown once, only hashed)."""
+    department, site, errors = _validate(sub)
+    checked, screenshot = [], None
+    try:
+        checked = attachment_service.check_uploads(sub.uploads)
+    except ValidationFailed as exc:
+        errors["attachments"] = exc.message
+    if sub.screenshot is not None and sub.screenshot.data:
+        try:
+            screenshot = attachment_service.check_uploads([sub.screenshot], images_only=True)[0]
+        except ValidationFailed as exc:
+            errors["screenshot"] = exc.message
+    if errors:
+        raise ValidationFailed(_("提交的信息有误，请检查后重新提交。"), errors)
+
+    now = now or utcnow()
+    submitted_on = local_date(now, calendar.tz_name())
+    days = calendar.deadline_days(sub.kind)
+    number = next_case_number(submitted_on)
+    code = new_query_code()
+    status = Status.assigned if department is not None else Status.submitted
+    case = Case(
+        number=number, kind=sub.kind, status=status, department=department, site=site,
+        page_url=(sub.page_url or "").strip() or None if site else None,
+        error_type=sub.error_type if site else None,
+        title=sub.title.strip(), content=sub.content.strip(), name=sub.name.strip(),
+        phone=sub.phone.strip(), email=(sub.email or "").strip() or None,
+        publish_consent=bool(sub.publish), query_code_hash=hash_query_code(number, code),
+        submitted_at=now, submitted_on=submitted_on, deadline_days=days,
+        due_at=calendar.compute_due_at(now, days), transfer_count=0,
+    )
+    for item in checked:
+        case.attachments.append(attachment_service.store(item))
+    if screenshot is not None:
+        case.attachments.append(attachment_service.store(screenshot, purpose="screenshot"))
+    note = _("已提交至%(dept)s", dept=department.name) if department else ""
+    _event(case, None, "submit", None, status, now, public_note=note, department=department)
+    db.session.add(case)
+    db.session.flush()
+    return case, code
+
+
+# --- visibility and permission ------------------------------------------------------------
+
+def can_view(user: User, case: Case) -> bool:
+    """Whether a staff user may see a case at all (otherwise the answer is 404)."""
+    if user.has_role(Role.dispatcher) and case.status == Status.submitted:
+        return True
+    if user.roles & {Role.handler, Role.reviewer}:
+        return case.department_id is not None and case.department_id == user.department_id
+    return False
+
+
+def _refusal(user: User, case: Case, t: Transition, draft_check: bool = True) -> Exception | None:
+    """Why `user` may not take `t` on `case` now, as the error to raise, or None if allowed."""
+    if not user.has_role(t.role):
+        return Forbidden(_("您的角色不能执行“%(action)s”。", action=t.label))
+    if t.own_department and case.department_id != user.department_id:
+        return Forbidden(_("只能办理本部门的办件。"))
+    if case.status not in t.sources:
+        return Conflict(_("办件当前状态为“%(status)s”，不能执行“%(action)s”。",
+                          status=_status_label(case.status), action=t.label))
+    if t.action == "review" and draft_check and case.draft_by_id == user.id:
+        return Forbidden(_("不能审核自己拟写的稿件。"))
+    return None
+
+
+def _status_label(status: Status) -> str:
+    """The translated status label as a string."""
+    from ..workflow import status_label
+
+    return str(status_label(status))
+
+
+def available_actions(user: User, case: Case) -> list[Transition]:
+    """The actions `user` may take on `case` now; views show exactly these."""
+    if not can_view(user, case):
+        return []
+    return [t for t in TRANSITIONS.values() if _refusal(user, case, t) is None]
+
+
+def get_case_for_staff(user: User, number: str, *, lock: bool = False) -> Case:
+    """The case `number` if `user` may see it; NotFound otherwise, whether or not it exists."""
+    stmt = select(Case).where(Case.number == number)
+    if lock:
+        stmt = stmt.with_for_update()
+    case = db.session.scalar(stmt)
+    if case is None or not can_view(user, case):
+        raise NotFound(_("办件不存在。"))
+    return case
+
+
+def _begin(user: User, number_or_case: str | Case, action: str) -> tuple[Case, Transition]:
+    """Load, check visibility, role, department and status for `action`; raise the refusal."""
+    t = TRANSITIONS[action]
+    if isinstance(number_or_case, Case):
+        case = number_or_case
+        if not can_view(user, case):
+            raise NotFound(_("办件不存在。"))
+    else:
+        case = get_case_for_staff(user, number_or_case, lock=True)
+    refusal = _refusal(user, case, t)
+    if refusal is not None:
+        raise refusal
+    return case, t
+
+
+def _event(case: Case, actor: User | None, action: str, from_status: Status | None, to_status: Status,
+           at: datetime, note: str = "", public: bool = True, public_note: str = "",
+           department: Department | None = None) -> CaseEvent:
+    """Append a timeline event to `case`."""
+    event = CaseEvent(at=at, actor=actor, action=action,
+                      from_status=from_status.value if from_status else None, to_status=to_status.value,
+                      note=note or "", public=public, public_note=public_note or "",
+                      department_id=department.id if department else case.department_id)
+    case.events.append(event)
+    return event
+
+
+def _move(case: Case, actor: User, action: str, target: Status, now: datetime | None, **event) -> CaseEvent:
+    """Change the status and write the event in one step."""
+    now = now or utcnow()
+    source = case.status
+    case.status = target
+    return _event(case, actor, action, source, target, now, **event)
+
+
+def _text(value: str | None, field_name: str, label: str, required: bool = True) -> str:
+    """Strip and check a free-text field of an action."""
+    value = (value or "").strip()
+    if required and not value:
+        msg = _("请填写%(field)s。", field=label)
+        raise ValidationFailed(msg, {field_name: msg})
+    limit = LIMITS.get(field_name, 5000)
+    if len(value) > limit:
+        msg = _("%(field)s不能超过%(n)d字。", field=label, n=limit)
+        raise ValidationFailed(msg, {field_name: msg})
+    return value
+
+
+# --- actions --------------------------------------------------------------------------------
+
+def dispatch_case(user: User, case: str | Case, department_code: str, now: datetime | None = None) -> Case:
+    """Route an unassigned or transferred case to a department (the deadline is kept)."""
+    case, t = _begin(user, case, "dispatch")
+    dept = db.session.scalar(select(Department).where(Department.code == (department_code or ""),
+                                                      Department.active))
+    if dept is None:
+        msg = _("请选择有效的部门。")
+        raise ValidationFailed(msg, {"department": msg})
+    case.department = dept
+    case.handler_id = None
+    db.session.flush()
+    _move(case, user, "dispatch", t.target, now, note=dept.name,
+          public_note=_("已分办至%(dept)s", dept=dept.name), department=dept)
+    db.session.flush()
+    return case
+
+
+def accept_case(user: User, case: str | Case, now: datetime | None = None) -> Case:
+    """A handler of the department takes the case on."""
+    case, t = _begin(user, case, "accept")
+    case.handler_id = user.id
+    _move(case, user, "accept", t.target, now, public_note=_("%(dept)s已受理", dept=case.department.name))
+    db.session.flush()
+    return case
+
+
+def transfer_case(user: User, case: str | Case, reason: str, now: datetime | None = None) -> Case:
+    """Send a case that is not the department's back to the dispatch office, with a reason."""
+    case, t = _begin(user, case, "transfer")
+    reason = _text(reason, "reason", _("退回理由"))
+    old = case.department
+    case.department = None
+    case.department_id = None
+    case.handler_id = None
+    case.transfer_count = (case.transfer_count or 0) + 1
+    case.last_transfer_reason = reason
+    case.draft_kind = case.draft_text = case.draft_reason = None
+    _move(case, user, "transfer", t.target, now, note=reason,
+          public_note=_("办件正在重新分办"), department=old)
+    db.session.flush()
+    return case
+
+
+def draft_reply(user: User, case: str | Case, text: str, now: datetime | None = None) -> Case:
+    """A handler drafts the reply; it waits for a reviewer."""
+    case, t = _begin(user, case, "reply")
+    text = _text(text, "reply", _("答复内容"))
+    now = now or utcnow()
+    case.draft_kind, case.draft_text, case.draft_reason = "reply", text, None
+    case.draft_by_id, case.drafted_at = user.id, now
+    _move(case, user, "reply", t.target, now, note=text, public=False)
+    db.session.flush()
+    return case
+
+
+def draft_decline(user: User, case: str | Case, reason: str, explanation: str = "",
+                  now: datetime | None = None) -> Case:
+    """A handler proposes not to accept the case, for one of the fixed reasons."""
+    case, t = _begin(user, case, "decline")
+    if reason not in DECLINE_REASONS:
+        msg = _("请选择不予受理的理由。")
+        raise ValidationFailed(msg, {"reason": msg})
+    explanation = _text(explanation, "reason", _("说明"), required=False)
+    now = now or utcnow()
+    if case.status == Status.assigned:
+        case.handler_id = user.id
+    case.draft_kind, case.draft_text, case.draft_reason = "decline", explanation, reason
+    case.draft_by_id, case.drafted_at = user.id, now
+    _move(case, user, "decline", t.target, now, note=f"{DECLINE_REASONS[reason]} {explanation}".strip(),
+          public=False)
+    db.session.flush()
+    return case
+
+
+def review_draft(user: User, case: str | Case, decision: str, comment: str = "", publish: bool = False,
+                 now: datetime | None = None) -> Case:
+    """A reviewer of the department, not the draft's author, approves or returns the draft."""
+    case, t = _begin(user, case, "review")
+    if decision not in ("approve", "return"):
+        msg = _("审核结论须为通过或退回。")
+        raise ValidationFailed(msg, {"decision": msg})
+    comment = _text(comment, "comment", _("审核意见"), required=(decision == "return"))
+    now = now or utcnow()
+    target = review_target(decision, case.draft_kind)
+    if decision == "return":
+        case.draft_kind = None  # the text stays, so the handler can revise it
+        _move(case, user, "return", target, now, note=comment, public=False)
+        db.session.flush()
+        return case
+
+    cal = calendar.current_calendar()
+    case.replied_at = now
+    case.replied_by_id = case.draft_by_id
+    case.reviewed_by_id = user.id
+    case.working_days_used = calendar.working_days_used(case, now, cal)
+    case.on_time = now <= case.due_at
+    if target == Status.declined:
+        case.decline_reason = case.draft_reason
+        case.reply_text = case.draft_text or ""
+        publication.clear_public_copy(case)  # declined cases are never listed
+        public_note = _("不予受理：%(reason)s", reason=DECLINE_REASONS[case.decline_reason])
+    else:
+        case.reply_text = case.draft_text
+        case.published = bool(publish) and case.publish_consent
+        if case.published:
+            publication.prepare_public_copy(case)
+        else:
+            publication.clear_public_copy(case)
+        public_note = ""
+    case.draft_kind = case.draft_text = case.draft_reason = None
+    _move(case, user, "approve", target, now, note=comment, public_note=public_note)
+    db.session.flush()
+    return case
+
+
+ACTIONS = {
+    "dispatch": lambda user, case, body, now=None: dispatch_case(user, case, body.get("department", ""), now),
+    "accept": lambda user, case, body, now=None: accept_case(user, case, now),
+    "transfer": lambda user, case, body, now=None: transfer_case(user, case, body.get("reason", ""), now),
+    "reply": lambda user, case, body, now=None: draft_reply(user, case, body.get("text", ""), now),
+    "decline": lambda user, case, body, now=None: draft_decline(
+        user, case, body.get("reason", ""), body.get("explanation", "") or "", now),
+    "review": lambda user, case, body, now=None: review_draft(
+        user, case, body.get("decision", ""), body.get("comment", "") or "", _truthy(body.get("publish")), now),
+}
+
+
+def _truthy(value) -> bool:
+    """Read a publish flag from JSON (bool) or a form ("on", "1", "true")."""
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("1", "true", "on", "yes", "y")
+
+
+def perform(user: User, number: str, action: str, body: dict, now: datetime | None = None) -> Case:
+    """Take the named action on case `number` with the adapter's parsed body."""
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise NotFound(_("未知的操作。"))
+    return handler(user, number, body, now)
+
+
+# --- citizens -------------------------------------------------------------------------------
+
+def case_for_citizen(number: str, code: str) -> Case:
+    """The case matching a number and query code; a wrong code looks like an unknown number."""
+    number = (number or "").strip()
+    case = db.session.scalar(select(Case).where(Case.number == number)) if number.isdigit() else None
+    expected = case.query_code_hash if case else hash_query_code("0", "x")
+    given = hash_query_code(number, code)
+    if case is None or not hmac.compare_digest(expected, given):
+        raise NotFound(_("办件编号或查询码不正确。"))
+    return case
+
+
+def rate_case(case: Case, rating: str, comment: str = "", now: datetime | None = None) -> Case:
+    """The citizen rates the approved reply, once."""
+    if rating not in RATINGS:
+        msg = _("请选择满意度。")
+        raise ValidationFailed(msg, {"rating": msg})
+    if case.status != Status.replied:
+        raise Conflict(_("办件答复后才能评价。"))
+    if case.rating is not None:
+        raise Conflict(_("该办件已经评价过了。"))
+    comment = _text(comment, "comment", _("评价意见"), required=False)
+    now = now or utcnow()
+    case.rating, case.rating_comment, case.rated_at = rating, comment or None, now
+    _event(case, None, "rate", case.status, case.status, now, note=comment,
+           public_note=str(RATINGS[rating]))
+    db.session.flush()
+    return case
+
+
+def public_events(case: Case) -> list[CaseEvent]:
+    """The timeline entries the citizen may read."""
+    return [e for e in case.events if e.public]
+
+
+# --- queries --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, with the total count."""
+
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def _paginate(stmt, page: int, per_page: int) -> Page:
+    """Run `stmt` for one page, and count the whole result."""
+    page, per_page = max(1, int(page or 1)), min(100, max(1, int(per_page or 20)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique())
+    return Page(items, total or 0, page, per_page)
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The UTC start and end of a local calendar month given as YYYY-MM."""
+    try:
+        year, mon = (int(p) for p in month.split("-"))
+        start = datetime(year, mon, 1, tzinfo=local_tz())
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed(_("月份格式应为 YYYY-MM。"), {"month": _("月份格式应为 YYYY-MM。")}) from exc
+    end = (start + timedelta(days=32)).replace(day=1)
+    return start, end
+
+
+def published_records(department: str | None = None, kind: str | None = None, month: str | None = None,
+                      page: int = 1, per_page: int = 20) -> Page:
+    """Published handling records, newest reply first."""
+    stmt = (select(Case).options(joinedload(Case.department))
+            .where(Case.published.is_(True), Case.status == Status.replied))
+    if department:
+        stmt = stmt.join(Case.department).where(Department.code == department)
+    if kind:
+        stmt = stmt.where(Case.kind == kind)
+    if month:
+        start, end = month_bounds(month)
+        stmt = stmt.where(Case.replied_at >= start, Case.replied_at < end)
+    stmt = stmt.order_by(Case.replied_at.desc(), Case.id.desc())
+    return _paginate(stmt, page, per_page)
+
+
+def published_record(number: str) -> Case:
+    """One published record, or NotFound."""
+    case = db.session.scalar(select(Case).options(joinedload(Case.department))
+                             .where(Case.number == (number or ""), Case.published.is_(True),
+                                    Case.status == Status.replied))
+    if case is None:
+        raise NotFound(_("记录不存在或未公开。"))
+    return case
+
+
+def staff_cases(user: User, status: str | None = None, department: str | None = None,
+                page: int = 1, per_page: int = 50) -> Page:
+    """The cases `user` may see, soonest deadline first."""
+    stmt = select(Case).options(joinedload(Case.department))
+    visible = []
+    if user.has_role(Role.dispatcher):
+        visible.append(Case.status == Status.submitted)
+    if user.roles & {Role.handler, Role.reviewer} and user.department_id:
+        visible.append(Case.department_id == user.department_id)
+    if not visible:
+        return Page([], 0, 1, per_page)
+    stmt = stmt.where(or_(*visible))
+    if status:
+        try:
+            stmt = stmt.where(Case.status == Status(status))
+        except ValueError as exc:
+            raise ValidationFailed(_("未知的状态。"), {"status": _("未知的状态。")}) from exc
+    if department:
+        stmt = stmt.join(Case.department).where(Department.code == department)
+    stmt = stmt.order_by(Case.due_at, Case.id)
+    return _paginate(stmt, page, per_page)
+
+
+def dispatch_queue(page: int = 1, per_page: int = 50) -> Page:
+    """Cases with no department (new and transferred), soonest deadline first."""
+    stmt = select(Case).where(Case.status == Status.submitted).order_by(Case.due_at, Case.id)
+    return _paginate(stmt, page, per_page)
+
+
+def department_queue(department_id: int, statuses: tuple[Status, ...] | None = None,
+                     page: int = 1, per_page: int = 50) -> Page:
+    """A department's cases, soonest deadline first."""
+    stmt = select(Case).where(Case.department_id == department_id)
+    if statuses:
+        stmt = stmt.where(Case.status.in_(statuses))
+    stmt = stmt.order_by(Case.due_at, Case.id)
+    return _paginate(stmt, page, per_page)
+
+
+def case_with_details(case: Case) -> Case:
+    """Load a case's events, actors and attachments in a fixed number of queries."""
+    return db.session.scalar(
+        select(Case).where(Case.id == case.id).options(
+            selectinload(Case.events).joinedload(CaseEvent.actor),
+            selectinload(Case.attachments),
+            joinedload(Case.department), joinedload(Case.site),
+        )
+    )

@@ -1,0 +1,220 @@
+"""Departments, sites, staff accounts and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..models import ApiToken, Department, Role, Site, User, UserRole
+from ..timeutil import utcnow
+
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 12
+MAX_PASSWORD = 128
+TOKEN_PREFIX = "itk_"
+
+
+def active_departments() -> list[Department]:
+    """Active departments, by name."""
+    return list(db.session.scalars(select(Department).where(Department.active).order_by(Department.code)))
+
+
+def mailbox_departments() -> list[Department]:
+    """Active departments that run a leader mailbox."""
+    return [d for d in active_departments() if d.mailbox_name]
+
+
+def active_sites() -> list[Site]:
+    """Active sites of active departments."""
+    return list(db.session.scalars(
+        select(Site).join(Site.department).where(Site.active, Department.active).order_by(Site.name)
+    ))
+
+
+def department_by_code(code: str, *, active_only: bool = True) -> Department:
+    """The department with `code`, or NotFound."""
+    dept = db.session.scalar(select(Department).where(Department.code == code))
+    if dept is None or (active_only and not dept.active):
+        raise NotFound(_("部门 %(code)s 不存在。", code=code))
+    return dept
+
+
+def create_department(code: str, name: str, mailbox_name: str | None = None) -> Department:
+    """Add a department with a unique slug code."""
+    code = (code or "").strip().lower()
+    name = (name or "").strip()
+    errors = {}
+    if not CODE_RE.match(code):
+        errors["code"] = _("部门代码只能由小写字母、数字和连字符组成（2至64位）。")
+    elif db.session.scalar(select(Department.id).where(Department.code == code)):
+        errors["code"] = _("部门代码 %(code)s 已存在。", code=code)
+    if not name or len(name) > 128:
+        errors["name"] = _("请填写部门名称（不超过128字）。")
+    if errors:
+        raise ValidationFailed(_("部门信息有误。"), errors)
+    dept = Department(code=code, name=name, mailbox_name=(mailbox_name or "").strip() or None, active=True)
+    db.session.add(dept)
+    db.session.flush()
+    return dept
+
+
+def update_department(dept: Department, *, name: str, active: bool, mailbox_name: str | None) -> None:
+    """Rename, (de)activate or set the leader mailbox of a department."""
+    name = (name or "").strip()
+    if not name or len(name) > 128:
+        raise ValidationFailed(_("请填写部门名称（不超过128字）。"), {"name": _("请填写部门名称（不超过128字）。")})
+    dept.name = name
+    dept.active = active
+    dept.mailbox_name = (mailbox_name or "").strip() or None
+    db.session.flush()
+
+
+def valid_http_url(url: str) -> bool:
+    """Whether `url` is an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in url
+
+
+def create_site(department_code: str, name: str, base_url: str) -> Site:
+    """Add a government website owned by a department."""
+    dept = department_by_code(department_code, active_only=False)
+    name = (name or "").strip()
+    base_url = (base_url or "").strip()
+    errors = {}
+    if not name or len(name) > 128:
+        errors["name"] = _("请填写网站名称（不超过128字）。")
+    if not valid_http_url(base_url) or len(base_url) > 512:
+        errors["url"] = _("网址须以 http:// 或 https:// 开头。")
+    if errors:
+        raise ValidationFailed(_("网站信息有误。"), errors)
+    site = Site(department=dept, name=name, base_url=base_url, active=True)
+    db.session.add(site)
+    db.session.flush()
+    return site
+
+
+def check_password_rules(password: str) -> None:
+    """Refuse passwords that are too short or too long."""
+    if not MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD:
+        msg = _("密码长度须为%(lo)d至%(hi)d个字符。", lo=MIN_PASSWORD, hi=MAX_PASSWORD)
+        raise ValidationFailed(msg, {"password": msg})
+
+
+def create_user(username: str, password: str, roles: list[str], department_code: str | None = None,
+                email: str | None = None, display_name: str | None = None) -> User:
+    """Create a staff account with one or more roles."""
+    username = (username or "").strip()
+    errors: dict[str, str] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = _("用户名须为3至64位字母、数字、点、下划线或连字符。")
+    elif db.session.scalar(select(User.id).where(User.username == username)):
+        errors["username"] = _("用户名 %(name)s 已存在。", name=username)
+    try:
+        role_set = {Role(r) for r in roles}
+    except ValueError:
+        role_set = set()
+        errors["role"] = _("未知的角色。可选：%(roles)s", roles=", ".join(r.value for r in Role))
+    if not role_set and "role" not in errors:
+        errors["role"] = _("至少需要一个角色。")
+    dept = None
+    if department_code:
+        try:
+            dept = department_by_code(department_code)
+        except NotFound as exc:
+            errors["department"] = exc.message
+    elif role_set & {Role.handler, Role.reviewer}:
+        errors["department"] = _("承办人和审核人必须属于一个部门。")
+    if email and not EMAIL_RE.match(email):
+        errors["email"] = _("电子邮箱格式不正确。")
+    try:
+        check_password_rules(password)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(_("用户信息有误。"), errors)
+    user = User(username=username, password_hash=generate_password_hash(password), department=dept,
+                email=email or None, display_name=display_name or None, active=True)
+    user.role_rows = [UserRole(role=r) for r in sorted(role_set, key=lambda r: r.value)]
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_roles(user: User, roles: list[str]) -> None:
+    """Replace a user's roles."""
+    try:
+        role_set = {Role(r) for r in roles}
+    except ValueError as exc:
+        raise ValidationFailed(_("未知的角色。"), {"role": _("未知的角色。")}) from exc
+    if not role_set:
+        raise ValidationFailed(_("至少需要一个角色。"), {"role": _("至少需要一个角色。")})
+    if role_set & {Role.handler, Role.reviewer} and user.department_id is None:
+        raise ValidationFailed(_("承办人和审核人必须属于一个部门。"), {"department": _("承办人和审核人必须属于一个部门。")})
+    user.role_rows = [UserRole(role=r) for r in sorted(role_set, key=lambda r: r.value)]
+    db.session.flush()
+
+
+def user_by_username(username: str) -> User:
+    """The user called `username`, or NotFound."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(_("用户 %(name)s 不存在。", name=username))
+    return user
+
+
+# Compared against when the username is unknown, so both paths cost one scrypt check.
+_DUMMY_HASH = generate_password_hash("interact-timing-equaliser")
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with this username and password, or None."""
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.active:
+        return None
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return user
+
+
+def _token_hash(raw: str) -> str:
+    """SHA-256 of a token; tokens are random enough that no salt is needed."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_token(user: User, days: int | None = None) -> str:
+    """Create an API token for `user` and return it; only its hash is stored."""
+    days = days or current_app.config["INTERACT_TOKEN_DAYS"]
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, token_hash=_token_hash(raw), prefix=raw[:10],
+                            expires_at=utcnow() + timedelta(days=days)))
+    db.session.flush()
+    return raw
+
+
+def user_for_token(raw: str) -> User | None:
+    """The active user owning a valid, unexpired, unrevoked token, or None."""
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(raw)))
+    now = utcnow()
+    if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.active:
+        return None
+    token.last_used_at = now
+    return token.user

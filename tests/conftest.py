@@ -1,0 +1,344 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL via INTERACT_TEST_DATABASE_URL),
+the app, clients, and factories that build departments, staff and cases through the services."""
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import MetaData, create_engine, inspect, text
+
+# Nothing in the tests may touch the developer's instance folder or secret.
+_TMP = tempfile.mkdtemp(prefix="interact-test-")
+os.environ["INTERACT_INSTANCE_PATH"] = os.path.join(_TMP, "instance")
+os.environ.setdefault("INTERACT_SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.pop("INTERACT_DATABASE_URL", None)
+os.environ.pop("INTERACT_SURFACE", None)
+
+from interact import create_app  # noqa: E402
+from interact.extensions import db  # noqa: E402
+from interact.models import User  # noqa: E402
+from interact.services import cases as case_service  # noqa: E402
+from interact.services import directory  # noqa: E402
+from interact.services.attachments import Upload  # noqa: E402
+
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+def _test_database_url() -> str:
+    """The database the suite runs against."""
+    return os.environ.get("INTERACT_TEST_DATABASE_URL") or "sqlite:///" + os.path.join(_TMP, "test.db")
+
+
+def reset_database(url: str) -> None:
+    """Drop everything in the test database, so migrations start from empty."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            meta = MetaData()
+            meta.reflect(conn)
+            meta.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+def make_app(url: str, surface: str = "all", **overrides):
+    """An app for tests, on `url`."""
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INTERACT_UPLOAD_DIR": os.path.join(_TMP, "uploads"),
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return create_app(config, surface=surface)
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """A database migrated from empty to head once per run; tables are emptied after each test."""
+    url = _test_database_url()
+    reset_database(url)
+    app = make_app(url)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        # Rows the migrations seed (e.g. confirmed calendar years) are restored after each test.
+        seeded = {}
+        for table in db.metadata.sorted_tables:
+            rows = [dict(r._mapping) for r in db.session.execute(table.select())]
+            if rows:
+                seeded[table.name] = rows
+        db.session.remove()
+        db.engine.dispose()
+    return url, seeded
+
+
+def _empty_tables(seeded: dict) -> None:
+    """Delete every row and put the migration-seeded rows back."""
+    tables = db.metadata.sorted_tables
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(table.delete())
+        for table in tables:
+            if table.name in seeded:
+                conn.execute(table.insert(), seeded[table.name])
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests get their own app context, as in production.
+
+    Without this, a request would reuse the test's app context and share `g` (and so the
+    logged-in user) and the database session with the test and with other requests.
+    """
+
+    def open(self, *args, **kwargs):
+        """Commit what the test built, run the request in a clean context, then refresh."""
+        outer = db.session if _has_app_ctx() else None
+        if outer is not None:
+            outer.commit()
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if outer is not None:
+            outer.expire_all()
+        return response
+
+
+def _has_app_ctx() -> bool:
+    """Whether an app context is active."""
+    from flask import has_app_context
+
+    return has_app_context()
+
+
+@pytest.fixture
+def app(database_url):
+    """The app (all surfaces), with an app context pushed for the test's own service calls."""
+    url, seeded = database_url
+    app = make_app(url)
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables(seeded)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for the app."""
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token in a rendered form."""
+    match = CSRF_RE.search(html)
+    assert match, "the page has no csrf_token field"
+    return match.group(1) or match.group(2)
+
+
+def post_form(client, url: str, data: dict, *, form_url: str | None = None, **kwargs):
+    """GET the page holding the form, then POST `data` with its CSRF token."""
+    page = client.get(form_url or url)
+    assert page.status_code == 200, f"GET {form_url or url} gave {page.status_code}"
+    payload = dict(data)
+    payload["csrf_token"] = csrf_from(page.get_data(as_text=True))
+    return client.post(url, data=payload, **kwargs)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    """Log a staff user in through the login form."""
+    response = post_form(client, "/staff/login", {"username": username, "password": password})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture
+def create_department(app):
+    """Factory: a department (optionally with a leader mailbox)."""
+    counter = iter(range(1, 10_000))
+
+    def create(code: str | None = None, name: str | None = None, mailbox_name: str | None = None):
+        n = next(counter)
+        dept = directory.create_department(code or f"dept-{n}", name or f"测试部门{n}", mailbox_name)
+        db.session.commit()
+        return dept
+
+    return create
+
+
+@pytest.fixture
+def create_site(app):
+    """Factory: a website owned by a department."""
+
+    def create(department, name: str = "测试网站", url: str = "https://www.example.gov.cn"):
+        site = directory.create_site(department.code, name, url)
+        db.session.commit()
+        return site
+
+    return create
+
+
+@pytest.fixture
+def create_user(app):
+    """Factory: a staff user with roles, password PASSWORD."""
+    counter = iter(range(1, 10_000))
+
+    def create(*roles: str, department=None, username: str | None = None, email: str | None = None) -> User:
+        n = next(counter)
+        user = directory.create_user(username or f"{'-'.join(roles) or 'user'}{n}", PASSWORD, list(roles),
+                                     department.code if department else None, email=email)
+        db.session.commit()
+        return user
+
+    return create
+
+
+@pytest.fixture
+def create_token(app):
+    """Factory: an API token string for a user."""
+
+    def create(user: User) -> str:
+        raw = directory.create_token(user)
+        db.session.commit()
+        return raw
+
+    return create
+
+
+@dataclass
+class World:
+    """A small city: a dispatch office, two departments with staff, a site, an admin and an auditor."""
+
+    office: object
+    housing: object
+    transport: object
+    site: object
+    dispatcher: User
+    handler: User
+    reviewer: User
+    other_handler: User
+    other_reviewer: User
+    admin: User
+    auditor: User
+
+
+@pytest.fixture
+def world(create_department, create_site, create_user) -> World:
+    """The standard cast for workflow tests."""
+    office = create_department("gov-office", "市政府办公厅", mailbox_name="市长信箱")
+    housing = create_department("housing", "市住房和城乡建设局")
+    transport = create_department("transport", "市交通运输局")
+    site = create_site(housing, "市住建局网站", "https://zjj.example.gov.cn")
+    return World(
+        office=office, housing=housing, transport=transport, site=site,
+        dispatcher=create_user("dispatcher", department=office, username="dispatcher"),
+        handler=create_user("handler", department=housing, username="handler"),
+        reviewer=create_user("reviewer", department=housing, username="reviewer"),
+        other_handler=create_user("handler", department=transport, username="other-handler"),
+        other_reviewer=create_user("reviewer", department=transport, username="other-reviewer"),
+        admin=create_user("admin", username="admin"),
+        auditor=create_user("auditor", username="auditor"),
+    )
+
+
+def submission(**fields) -> case_service.Submission:
+    """A valid consultation submission, with `fields` changed."""
+    data = {
+        "kind": "consultation", "title": "公租房申请条件咨询", "content": "请问外地户籍能否申请公租房？",
+        "name": "张三", "phone": "13812345678", "email": "zhangsan@example.com", "publish": True,
+    }
+    data.update(fields)
+    return case_service.Submission(**data)
+
+
+STATUS_PATHS = {
+    "submitted": [],
+    "assigned": ["dispatch"],
+    "handling": ["dispatch", "accept"],
+    "pending_review": ["dispatch", "accept", "reply"],
+    "replied": ["dispatch", "accept", "reply", "approve"],
+    "declined": ["dispatch", "accept", "decline", "approve"],
+}
+
+
+@pytest.fixture
+def create_case(app, world):
+    """Factory: a case submitted by a citizen and moved to `status` by the world's staff.
+
+    Returns (case, query_code).
+    """
+
+    def create(status: str = "submitted", department=None, publish_consent: bool = True,
+               publish: bool = True, submitted_at: datetime | None = None, **fields):
+        dept = department or world.housing
+        sub = submission(publish=publish_consent, **fields)
+        case, code = case_service.submit_case(sub, now=submitted_at)
+        steps = STATUS_PATHS[status]
+        for step in steps:
+            if step == "dispatch":
+                case_service.dispatch_case(world.dispatcher, case, dept.code)
+            elif step == "accept":
+                case_service.accept_case(_handler_of(dept), case)
+            elif step == "reply":
+                case_service.draft_reply(_handler_of(dept), case, "经核实，符合条件的可以申请。")
+            elif step == "decline":
+                case_service.draft_decline(_handler_of(dept), case, "out_of_scope", "不属于本部门职责。")
+            elif step == "approve":
+                case_service.review_draft(_reviewer_of(dept), case, "approve", "", publish=publish)
+        db.session.commit()
+        return case, code
+
+    def _handler_of(dept):
+        return world.handler if dept.id == world.housing.id else world.other_handler
+
+    def _reviewer_of(dept):
+        return world.reviewer if dept.id == world.housing.id else world.other_reviewer
+
+    return create
+
+
+def png_bytes(size=(8, 8), color=(200, 30, 30)) -> bytes:
+    """A small real PNG image."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def pdf_bytes() -> bytes:
+    """A minimal PDF file."""
+    return b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def aware(*args) -> datetime:
+    """A UTC datetime."""
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+__all__ = ["PASSWORD", "Upload", "aware", "csrf_from", "inspect", "login", "pdf_bytes", "png_bytes",
+           "post_form", "submission"]
