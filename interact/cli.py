@@ -1,12 +1,355 @@
-"""The `interact` command line: a Flask CLI group bound to this app."""
+"""The `interact` command line: a Flask CLI group bound to this app.
+
+Every command is a thin adapter: parse the arguments, call a service inside one
+`unit_of_work()`, print the result.  A service refusal is printed in Chinese on standard
+error and the command exits with status 1; operators never see a traceback for bad input.
+"""
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+
 import click
-from flask.cli import FlaskGroup
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .errors import DomainError
+from .kinds import KINDS
+from .models import Role
+from .services import calendar, directory
+from .services.tx import unit_of_work
+from .timeutil import format_local
+from .workdays import parse_when
+
+ROLE_CODES = ", ".join(r.value for r in Role)
+
+
+class CommandFailed(click.ClickException):
+    """A refusal shown as a Chinese message (and one line per field) on stderr; exit status 1."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None):
+        """Keep the service's message and per-field messages."""
+        super().__init__(message)
+        self.fields = {k: v for k, v in (fields or {}).items() if v != message}
+
+    def show(self, file=None) -> None:
+        """Print the message instead of click's English "Error:" prefix."""
+        file = file or click.get_text_stream("stderr")
+        click.echo(_("错误：%(message)s", message=self.message), file=file)
+        for name, text in self.fields.items():
+            click.echo(f"  {name}: {text}", file=file)
+
+
+@contextmanager
+def service_call() -> Iterator[None]:
+    """Commit the block's work once, or report the service's typed error as a CommandFailed."""
+    try:
+        with unit_of_work():
+            yield
+    except DomainError as exc:
+        raise CommandFailed(exc.message, exc.fields) from None
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns taken by `text` (Chinese characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def echo_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Print rows as left-aligned columns separated by two spaces."""
+    table = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(_display_width(row[i]) for row in table) for i in range(len(headers))]
+    for row in table:
+        cells = [cell + " " * (widths[i] - _display_width(cell)) for i, cell in enumerate(row)]
+        click.echo("  ".join(cells).rstrip())
+
+
+def _parse_date(text: str) -> date:
+    """A strict YYYY-MM-DD date, or a CommandFailed."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandFailed(_("日期格式应为 YYYY-MM-DD：%(text)s", text=text)) from None
+
+
+def _parse_when(text: str) -> date:
+    """A date or ISO datetime as a local date (offsets converted to the platform's time zone)."""
+    try:
+        return parse_when(text, calendar.tz_name())
+    except ValueError:
+        message = _("无法识别的日期或时间：%(text)s（应为 YYYY-MM-DD 或 ISO 时间，如 2026-09-30T20:00:00+08:00）",
+                    text=text)
+        raise CommandFailed(message) from None
+
+
+def _out_of_range(cal) -> CommandFailed:
+    """The error for a date outside the precomputed working-day calendar."""
+    return CommandFailed(_("超出工作日历的范围（%(lo)d年至%(hi)d年）。", lo=cal.first_year, hi=cal.last_year))
+
+
+def _yes_no(flag: bool) -> str:
+    """启用/停用 for an active flag."""
+    return _("启用") if flag else _("停用")
+
+
+# --- departments -------------------------------------------------------------------------------
+
+departments = AppGroup("departments", help=_l("部门：添加、列出。"))
+
+
+@departments.command("add", help=_l("添加部门。CODE 为英文代码（小写字母、数字、连字符），NAME 为部门名称。"))
+@click.argument("code")
+@click.argument("name")
+@click.option("--mailbox", "mailbox", metavar="NAME", help=_l("该部门开设的领导信箱名称，如“市长信箱”。"))
+def departments_add(code: str, name: str, mailbox: str | None) -> None:
+    """Add a department, optionally running a leader mailbox."""
+    with service_call():
+        dept = directory.create_department(code, name, mailbox)
+        line = _("已添加部门：%(code)s %(name)s", code=dept.code, name=dept.name)
+        if dept.mailbox_name:
+            line += _("（领导信箱：%(mailbox)s）", mailbox=dept.mailbox_name)
+    click.echo(line)
+
+
+@departments.command("list", help=_l("列出全部部门。"))
+def departments_list() -> None:
+    """List every department, active or not."""
+    rows = directory.all_departments()
+    echo_table([_("代码"), _("名称"), _("领导信箱"), _("状态")],
+               [(d.code, d.name, d.mailbox_name or "", _yes_no(d.active)) for d in rows])
+
+
+# --- sites -------------------------------------------------------------------------------------
+
+sites = AppGroup("sites", help=_l("政府网站：添加、列出（网站纠错的对象）。"))
+
+
+@sites.command("add", help=_l("为部门添加一个网站。URL 须以 http:// 或 https:// 开头。"))
+@click.argument("department_code")
+@click.argument("name")
+@click.argument("url")
+def sites_add(department_code: str, name: str, url: str) -> None:
+    """Add a government website owned by a department."""
+    with service_call():
+        site = directory.create_site(department_code, name, url)
+        line = _("已添加网站 #%(id)d：%(name)s %(url)s（%(dept)s）",
+                 id=site.id, name=site.name, url=site.base_url, dept=site.department.name)
+    click.echo(line)
+
+
+@sites.command("list", help=_l("列出全部网站。"))
+def sites_list() -> None:
+    """List every site with its id, owner and URL."""
+    rows = directory.all_sites()
+    echo_table([_("编号"), _("部门"), _("名称"), _("网址"), _("状态")],
+               [(s.id, s.department.code, s.name, s.base_url, _yes_no(s.active)) for s in rows])
+
+
+# --- users and tokens --------------------------------------------------------------------------
+
+users = AppGroup("users", help=_l("工作人员账号：添加、列出。"))
+
+
+def _read_password() -> str:
+    """The password: typed twice without echo on a terminal, else the first line of stdin."""
+    stdin = click.get_text_stream("stdin")
+    if stdin.isatty():
+        return click.prompt(_("密码"), hide_input=True, confirmation_prompt=True, err=True)
+    return stdin.readline().rstrip("\r\n")
+
+
+@users.command(
+    "add",
+    help=_l("添加工作人员。密码从标准输入的第一行读取，不能写在命令行上。例如：\n\n\b\n"
+            "printf '%s\\n' \"$PW\" | interact users add wang --role handler --department housing --password-stdin"),
+)
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, metavar="ROLE",
+              help=_l("角色，可重复：%(roles)s", roles=ROLE_CODES))
+@click.option("--department", metavar="CODE", help=_l("所属部门代码（承办人、审核人必填）。"))
+@click.option("--email", metavar="ADDRESS", help=_l("电子邮箱。"))
+@click.option("--display-name", metavar="NAME", help=_l("显示给其他工作人员的姓名。"))
+@click.option("--password-stdin", is_flag=True, help=_l("从标准输入读取密码（必需）。"))
+def users_add(username: str, roles: tuple[str, ...], department: str | None, email: str | None,
+              display_name: str | None, password_stdin: bool) -> None:
+    """Create a staff account; the password comes from standard input only."""
+    if not password_stdin:
+        # A password on the command line ends up in shell history and in `ps` output.
+        raise CommandFailed(_("密码不能写在命令行上：请加 --password-stdin，并从标准输入提供密码。"))
+    password = _read_password()
+    if not password:
+        raise CommandFailed(_("没有从标准输入读到密码。"))
+    with service_call():
+        user = directory.create_user(username, password, list(roles), department, email=email,
+                                     display_name=display_name)
+        line = _("已添加工作人员：%(user)s（%(roles)s）", user=user.username,
+                 roles=", ".join(sorted(r.value for r in user.roles)))
+    click.echo(line)
+
+
+@users.command("list", help=_l("列出全部工作人员账号。"))
+def users_list() -> None:
+    """List every staff account with roles and department."""
+    rows = directory.all_users()
+    echo_table(
+        [_("用户名"), _("姓名"), _("角色"), _("部门"), _("电子邮箱"), _("状态"), _("最近登录")],
+        [(u.username, u.display_name or "", ",".join(sorted(r.value for r in u.roles)),
+          u.department.code if u.department else "", u.email or "", _yes_no(u.active),
+          format_local(u.last_login_at)) for u in rows],
+    )
+
+
+tokens = AppGroup("tokens", help=_l("工作人员 API 令牌。"))
+
+
+@tokens.command("create", help=_l("为工作人员创建 API 令牌，令牌打印在最后一行，只显示这一次（数据库只保存其哈希）。"))
+@click.argument("username")
+@click.option("--days", type=click.IntRange(1, 3650), default=None,
+              help=_l("有效天数（默认取 INTERACT_TOKEN_DAYS）。"))
+def tokens_create(username: str, days: int | None) -> None:
+    """Create an API token for a user and print it as the last line."""
+    with service_call():
+        user = directory.user_by_username(username)
+        raw = directory.create_token(user, days)
+    days = days or current_app.config["INTERACT_TOKEN_DAYS"]
+    # The notice goes to stderr so that `TOKEN=$(interact tokens create …)` captures only the token.
+    click.echo(_("已为 %(user)s 创建 API 令牌，%(days)d 天后过期。令牌只显示这一次，请妥善保存：",
+                 user=user.username, days=days), err=True)
+    click.echo(raw)
+
+
+# --- working days ------------------------------------------------------------------------------
+
+workdays = AppGroup("workdays", help=_l("工作日历：计算办理期限，查看和调整节假日安排。"))
+
+
+@workdays.command(
+    "due",
+    short_help=_l("WHEN 提交的办件的到期日（YYYY-MM-DD）。"),
+    help=_l("输出 WHEN 之后第 N 个工作日（提交当天不计），格式 YYYY-MM-DD。WHEN 为日期或 ISO 时间，带时区的时间先换算为北京时间。"),
+)
+@click.argument("when")
+@click.option("--days", type=click.IntRange(1, 366), default=3, show_default=True,
+              help=_l("工作日数。"))
+def workdays_due(when: str, days: int) -> None:
+    """Print the due date of something submitted at WHEN."""
+    start = _parse_when(when)
+    cal = calendar.current_calendar()
+    try:
+        click.echo(cal.add_working_days(start, days).isoformat())
+    except ValueError:
+        raise _out_of_range(cal) from None
+
+
+@workdays.command("count", help=_l("START 之后（不含）到 END（含）之间的工作日数。"))
+@click.argument("start")
+@click.argument("end")
+def workdays_count(start: str, end: str) -> None:
+    """Print the number of working days d with START < d <= END."""
+    first, last = _parse_when(start), _parse_when(end)
+    cal = calendar.current_calendar()
+    try:
+        click.echo(str(cal.working_days_between(first, last)))
+    except ValueError:
+        raise _out_of_range(cal) from None
+
+
+@workdays.command("year", help=_l("列出一年的休息日（off）和调休上班日（work）及其来源（library 或 override）。"))
+@click.argument("year", type=int)
+def workdays_year(year: int) -> None:
+    """List a year's days off and make-up workdays, and whether the year is confirmed."""
+    cal = calendar.current_calendar()
+    try:
+        schedule = cal.year_schedule(year)
+    except ValueError:
+        raise _out_of_range(cal) from None
+    for day in schedule:
+        state = "work" if day.working else "off"
+        click.echo(f"{day.day.isoformat()}  {state}  {day.source}  {day.name}".rstrip())
+    if year in calendar.confirmed_years():
+        click.echo(_("%(year)d 年的节假日安排已确认。", year=year))
+    else:
+        click.echo(_("%(year)d 年的节假日安排尚未确认：请对照国务院办公厅的通知核对后运行 "
+                     "interact workdays confirm %(year)d。", year=year))
+
+
+@workdays.command(
+    "override",
+    help=_l("把某天设为休息日（--off）或工作日（--work），或撤销调整（--clear）；未办结办件的办理期限随之重新计算。"),
+)
+@click.argument("day", metavar="DATE")
+@click.option("--off", "mode", flag_value="off", help=_l("设为休息日。"))
+@click.option("--work", "mode", flag_value="work", help=_l("设为工作日。"))
+@click.option("--clear", "mode", flag_value="clear", help=_l("撤销该日的调整，恢复法定安排。"))
+@click.option("--note", default="", help=_l("说明，如“国办发明电〔2026〕1号”。"))
+def workdays_override(day: str, mode: str | None, note: str) -> None:
+    """Mark DATE as a day off or a working day, or remove its override."""
+    if mode is None:
+        raise CommandFailed(_("请指定 --off、--work 或 --clear 之一。"))
+    when = _parse_date(day)
+    with service_call():
+        if mode == "clear":
+            changed = calendar.clear_override(when)
+            line = _("已撤销 %(day)s 的调整。", day=when.isoformat())
+        else:
+            changed = calendar.set_override(when, mode == "work", note)
+            line = (_("已将 %(day)s 设为工作日。", day=when.isoformat()) if mode == "work"
+                    else _("已将 %(day)s 设为休息日。", day=when.isoformat()))
+    click.echo(line)
+    click.echo(_("重新计算了 %(n)d 件未办结办件的办理期限。", n=changed))
+
+
+@workdays.command("confirm", help=_l("确认某年的节假日安排已与国务院办公厅通知核对无误。"))
+@click.argument("year", type=int)
+@click.option("--note", default="", help=_l("说明，如通知文号。"))
+def workdays_confirm(year: int, note: str) -> None:
+    """Record that YEAR's schedule was checked against the State Council notice."""
+    with service_call():
+        calendar.confirm_year(year, note)
+    click.echo(_("已确认 %(year)d 年的节假日安排。", year=year))
+
+
+# --- deadlines ---------------------------------------------------------------------------------
+
+deadlines = AppGroup("deadlines", help=_l("各类办件的办理期限（工作日）。"))
+
+
+@deadlines.command("list", help=_l("列出各类办件的办理期限。"))
+def deadlines_list() -> None:
+    """List every kind's deadline in working days."""
+    settings = calendar.deadline_settings()
+    echo_table([_("类别"), _("名称"), _("工作日")],
+               [(code, str(KINDS[code].label), days) for code, days in settings.items()])
+
+
+@deadlines.command(
+    "set",
+    help=_l("设置某类办件的办理期限（1–60 个工作日），只影响此后提交的办件。KIND：%(kinds)s", kinds=", ".join(KINDS)),
+)
+@click.argument("kind")
+@click.argument("days", type=int)
+def deadlines_set(kind: str, days: int) -> None:
+    """Change the deadline of one kind for cases submitted from now on."""
+    with service_call():
+        calendar.set_deadline_days(kind, days)
+    click.echo(_("%(kind)s（%(label)s）的办理期限已设为 %(days)d 个工作日，适用于此后提交的办件。",
+                 kind=kind, label=str(KINDS[kind].label), days=days))
+
+
+COMMAND_GROUPS = (departments, sites, users, tokens, workdays, deadlines)
 
 
 def init_app(app) -> None:
-    """Register the project's commands on `app`."""
+    """Register the project's commands on `app.cli`."""
+    from .demo import demo_command
+
+    for group in COMMAND_GROUPS:
+        app.cli.add_command(group)
+    app.cli.add_command(demo_command)
 
 
 def _create_app():
@@ -17,6 +360,10 @@ def _create_app():
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,
-             help="interact: the government–citizen interaction platform.")
+             help=_l("interact：政民互动平台（咨询、建议、投诉、领导信箱、网站纠错）的管理命令。"))
 def main() -> None:
     """Entry point of the `interact` console script."""
+
+
+if __name__ == "__main__":  # `python -m interact.cli …` when the console script is not on PATH
+    main()

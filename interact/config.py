@@ -53,8 +53,9 @@ def load(instance_path: str) -> dict:
         "INTERACT_UPLOAD_DIR": upload_dir,
         "INTERACT_MAX_UPLOAD_BYTES": int(env("MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),
         "INTERACT_MAX_ATTACHMENTS": int(env("MAX_ATTACHMENTS", "5")),
-        "INTERACT_PUBLIC_URL": env("PUBLIC_URL", "http://127.0.0.1:5000"),
         "INTERACT_TOKEN_DAYS": int(env("TOKEN_DAYS", "90")),
+        # Keyed into query-code hashes; defaults to the secret key. Changing it voids issued codes.
+        "INTERACT_QUERY_CODE_PEPPER": env("QUERY_CODE_PEPPER"),
         # The whole request may carry every attachment plus the form itself.
         "MAX_CONTENT_LENGTH": int(env("MAX_REQUEST_BYTES", str(26 * 1024 * 1024))),
         "BABEL_DEFAULT_LOCALE": "zh_CN",

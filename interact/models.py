@@ -7,6 +7,7 @@ from datetime import date, datetime
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Enum,
@@ -15,7 +16,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -229,10 +229,13 @@ class Case(db.Model):
         # Staff queues: a department's cases by status and deadline; overdue boards by deadline.
         Index("ix_cases_department_status_due", "department_id", "status", "due_at"),
         Index("ix_cases_status_due", "status", "due_at"),
-        # Published records, newest first, optionally by department or kind.
-        Index("ix_cases_published_replied", "published", "replied_at"),
-        Index("ix_cases_published_department_replied", "published", "department_id", "replied_at"),
-        Index("ix_cases_published_kind_replied", "published", "kind", "replied_at"),
+        # Published records, newest first, optionally by department or kind; the id makes the
+        # order total, so pages never skip or repeat a record.
+        Index("ix_cases_published_replied", "published", "replied_at", "id"),
+        Index("ix_cases_published_department_replied", "published", "department_id", "replied_at", "id"),
+        Index("ix_cases_published_kind_replied", "published", "kind", "replied_at", "id"),
+        # Only an approved reply can be published (Art. 17: review first, publish after).
+        CheckConstraint("NOT published OR status = 'replied'", name="published_only_when_replied"),
         # Recomputing deadlines after a calendar change groups open cases by these.
         Index("ix_cases_status_submitted_on", "status", "submitted_on"),
     )

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 DEFAULT_TZ = "Asia/Shanghai"
-MAKE_UP_WORKDAY_NAME = "调休上班"
+MAKE_UP_WORKDAY_NAME = "调休上班"  # i18n: data (the official term, stored with the schedule)
 _END_OF_DAY = time(23, 59, 59)
 
 # An override value is either a bare working flag or a (working, note) pair.

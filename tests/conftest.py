@@ -57,6 +57,8 @@ def make_app(url: str, surface: str = "all", **overrides):
         "SQLALCHEMY_DATABASE_URI": url,
         "INTERACT_UPLOAD_DIR": os.path.join(_TMP, "uploads"),
         "SERVER_NAME": None,
+        # scrypt costs ~0.1 s a hash; tests that check the production method set it back.
+        "INTERACT_PASSWORD_METHOD": "pbkdf2:sha256:1000",
     }
     config.update(overrides)
     return create_app(config, surface=surface)

@@ -1,7 +1,104 @@
-"""Placeholder blueprint, replaced by the real adapter."""
-from flask import Blueprint
+"""The public JSON API v1: submit and follow a case, rate the reply, read published records.
+
+Thin adapters over the same services as the citizen pages. These endpoints use no cookies,
+so they are exempt from CSRF; a citizen's case is reached only with its number and query code.
+Attachments can be sent through the HTML form only for now.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+from flask_babel import gettext as _
+
+from ..errors import ValidationFailed
+from ..extensions import csrf
+from ..kinds import KINDS
+from ..services import calendar, directory
+from ..services import cases as case_service
+from ..services.tx import unit_of_work
+from . import serializers as s
+
+SUBMISSION_STRINGS = ("kind", "department", "page_url", "error_type", "title", "content", "name", "phone",
+                      "email")
+QUERY_CODE_HEADER = "X-Query-Code"
+RECORDS_PER_PAGE = 20
 
 
 def make_blueprint() -> Blueprint:
-    """Build the blueprint."""
-    return Blueprint("api_public", __name__)
+    """Build the public API blueprint under /api/v1."""
+    bp = Blueprint("api_public", __name__, url_prefix="/api/v1")
+    csrf.exempt(bp)
+
+    @bp.post("/cases")
+    def submit():
+        """Register a citizen's case; the query code is returned this once only."""
+        body = s.json_object()
+        s.check_types(body, strings=SUBMISSION_STRINGS, booleans=("publish",))
+        site = body.get("site")
+        if site is not None and (isinstance(site, bool) or not isinstance(site, (int, str))):
+            msg = _("请选择出错的网站。")
+            raise ValidationFailed(msg, {"site": msg})
+        # Only the citizen's own fields are read: status, department of a correction and the
+        # like are decided by the service, whatever else the body carries.
+        sub = case_service.Submission(
+            kind=body.get("kind") or "",
+            **{name: body.get(name) or "" for name in SUBMISSION_STRINGS if name != "kind"},
+            site=site,
+            publish=body.get("publish", True) is not False,
+        )
+        with unit_of_work():
+            case, code = case_service.submit_case(sub)
+        response = jsonify(s.receipt(case, case_service.format_query_code(code)))
+        response.status_code = 201
+        response.headers["Location"] = url_for(".case", number=case.number)
+        return response
+
+    @bp.get("/cases/<number>")
+    def case(number: str):
+        """The citizen's own case, with the public timeline, reply and rating."""
+        found = case_service.case_for_citizen(number, request.headers.get(QUERY_CODE_HEADER, ""))
+        return jsonify(s.citizen_case(found, case_service.public_events(found)))
+
+    @bp.post("/cases/<number>/rating")
+    def rate(number: str):
+        """The citizen rates the approved reply, once."""
+        body = s.json_object()
+        found = case_service.case_for_citizen(number, request.headers.get(QUERY_CODE_HEADER, ""))
+        s.check_types(body, strings=("rating", "comment"))
+        with unit_of_work():
+            case_service.rate_case(found, body.get("rating") or "", body.get("comment") or "")
+        return jsonify(s.rating(found)), 201
+
+    @bp.get("/records")
+    def records():
+        """Published handling records, newest reply first."""
+        kind = request.args.get("kind") or None
+        if kind is not None and kind not in KINDS:
+            raise ValidationFailed(_("未知的类别。"), {"kind": _("未知的类别。")})
+        page, per_page = s.page_args(RECORDS_PER_PAGE)
+        result = case_service.published_records(
+            department=request.args.get("department") or None, kind=kind,
+            month=request.args.get("month") or None, page=page, per_page=per_page,
+        )
+        return jsonify(s.page(result, s.record))
+
+    @bp.get("/records/<number>")
+    def record(number: str):
+        """One published handling record."""
+        return jsonify(s.record(case_service.published_record(number)))
+
+    @bp.get("/departments")
+    def departments():
+        """Active departments a citizen may address, with their leader mailboxes."""
+        return jsonify([s.department_entry(d) for d in directory.active_departments()])
+
+    @bp.get("/sites")
+    def sites():
+        """Websites that error reports (corrections) can target."""
+        return jsonify([s.site(x) for x in directory.active_sites()])
+
+    @bp.get("/kinds")
+    def kinds():
+        """The channels, what each is for (Art. 16), their deadlines and the fixed value lists."""
+        return jsonify(s.kinds(calendar.deadline_settings()))
+
+    return bp

@@ -1,7 +1,146 @@
-"""Placeholder blueprint, replaced by the real adapter."""
-from flask import Blueprint
+"""The citizen pages of the public surface: channels, submission, case query and published records.
+
+Thin adapters over `interact.services`: parse the form, call the service, commit once, render.
+Nothing here imports the staff surface (Art. 25), and the records pages read only the
+reviewed, masked `public_*` copies of a case (Art. 17).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, make_response, render_template, request
+from flask_babel import gettext as _
+
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..kinds import KINDS
+from ..services import calendar
+from ..services import cases as case_service
+from ..services import directory
+from ..services.tx import unit_of_work
+from .forms import QueryForm, RatingForm, case_form
+
+RECORDS_PER_PAGE = 20
+# Page numbers beyond this are nonsense and would overflow the database's OFFSET.
+MAX_PAGE = 100_000
+
+
+def _private(response, status: int = 200):
+    """Mark a response holding a query code or a citizen's own case as never to be cached."""
+    response = make_response(response, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def make_blueprint() -> Blueprint:
-    """Build the blueprint."""
-    return Blueprint("public_views", __name__)
+    """Build the public pages' blueprint (fixed routes, no URL prefix)."""
+    bp = Blueprint("public", __name__)
+
+    @bp.get("/")
+    def home():
+        """Every channel with its purpose, aim and usage (Art. 16), and the deadline commitment."""
+        return render_template("public/home.html", deadlines=calendar.deadline_settings())
+
+    @bp.route("/cases/new/<kind>", methods=["GET", "POST"])
+    def new_case(kind: str):
+        """The submission form of one kind; a valid POST shows the receipt directly."""
+        spec = KINDS.get(kind)
+        if spec is None:
+            abort(404)
+        form = case_form(spec, directory.active_departments(), directory.active_sites())
+        if request.method == "GET":
+            return _case_form_page(spec, form)
+        try:
+            with unit_of_work():
+                case, code = case_service.submit_case(form.submission(spec))
+        except ValidationFailed as exc:
+            return _case_form_page(spec, form, exc.fields, exc.message, status=400)
+        # The code is shown once, in this response only: never redirected to, never in a URL.
+        page = render_template(
+            "public/cases/receipt.html", case=case, kind=spec,
+            code=case_service.format_query_code(code),
+            deadline_days=case.deadline_days,
+        )
+        return _private(page)
+
+    def _case_form_page(spec, form, errors=None, error_message: str = "", status: int = 200):
+        """Render the form of a kind, with the service's field errors next to their fields."""
+        page = render_template(
+            "public/cases/new.html", kind=spec, form=form, errors=errors or {}, error_message=error_message,
+            deadline_days=calendar.deadline_days(spec.code), limits=case_service.LIMITS,
+        )
+        return _private(page, status)
+
+    @bp.route("/cases/query", methods=["GET", "POST"])
+    def query():
+        """Follow a case with its number and query code; a wrong code reads like an unknown number."""
+        form = QueryForm()
+        if request.method == "GET":
+            form.number.data = (request.args.get("number") or "").strip()[:20]
+            return _private(render_template("public/cases/query.html", form=form))
+        try:
+            case = case_service.case_for_citizen(form.number.data or "", form.code.data or "")
+        except NotFound as exc:
+            form.code.data = ""
+            return _private(render_template("public/cases/query.html", form=form, error=exc.message), 404)
+        return _case_page(case, form.code.data)
+
+    @bp.post("/cases/query/rating")
+    def rate():
+        """The citizen rates the reply once; a second rating is refused with 409."""
+        form = RatingForm()
+        try:
+            case = case_service.case_for_citizen(form.number.data or "", form.code.data or "")
+        except NotFound as exc:
+            query_form = QueryForm(formdata=None, number=form.number.data)
+            page = render_template("public/cases/query.html", form=query_form, error=exc.message)
+            return _private(page, 404)
+        try:
+            with unit_of_work():
+                case_service.rate_case(case, form.rating.data or "", form.comment.data or "")
+        except ValidationFailed as exc:
+            flash(exc.message, "error")
+            return _case_page(case, form.code.data, rating_form=form, errors=exc.fields, status=400)
+        except Conflict as exc:
+            flash(exc.message, "error")
+            return _case_page(case, form.code.data, status=409)
+        flash(_("感谢您的评价！"), "success")
+        return _case_page(case, form.code.data)
+
+    def _case_page(case, code: str, rating_form=None, errors=None, status: int = 200):
+        """The citizen's view of their own case: status, timeline, deadline, reply and rating."""
+        if rating_form is None:
+            rating_form = RatingForm(formdata=None, number=case.number, code=code)
+        page = render_template(
+            "public/cases/case.html", case=case, events=case_service.public_events(case),
+            deadline=calendar.deadline_of(case, calendar.current_calendar()),
+            rating_form=rating_form, errors=errors or {},
+        )
+        return _private(page, status)
+
+    @bp.get("/records")
+    def records():
+        """Published handling records, newest first, filtered by department, kind and month."""
+        filters = {
+            "department": (request.args.get("department") or "").strip(),
+            "kind": (request.args.get("kind") or "").strip(),
+            "month": (request.args.get("month") or "").strip(),
+        }
+        page_no = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+        error, status, page = None, 200, None
+        try:
+            page = case_service.published_records(
+                department=filters["department"] or None, kind=filters["kind"] or None,
+                month=filters["month"] or None, page=page_no, per_page=RECORDS_PER_PAGE,
+            )
+        except ValidationFailed as exc:
+            error, status = exc.message, 400
+        return render_template(
+            "public/records/list.html", page=page, filters=filters, error=error,
+            filter_args={k: v for k, v in filters.items() if v},
+            departments=directory.active_departments(),
+        ), status
+
+    @bp.get("/records/<number>")
+    def record(number: str):
+        """One published record; anything unpublished is a 404 like an unknown number."""
+        return render_template("public/records/detail.html", case=case_service.published_record(number))
+
+    return bp

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -75,6 +75,10 @@ def compute_due_at(submitted_at: datetime, days: int, calendar: WorkCalendar | N
 
 def set_override(day: date, working: bool, note: str = "", actor: User | None = None) -> int:
     """Mark `day` as a working day or a day off, and recompute open cases' deadlines."""
+    if not current_calendar().covers(day):
+        # Outside the precomputed range the calendar cannot be rebuilt with this override.
+        msg = _("%(day)s 超出工作日历的范围。", day=day.isoformat())
+        raise ValidationFailed(msg, {"day": msg})
     row = db.session.get(WorkdayOverride, day)
     if row is None:
         row = WorkdayOverride(day=day)
@@ -192,6 +196,23 @@ def working_days_used(case: Case, answered_at: datetime, calendar: WorkCalendar)
     """Working days from the submission (excluded) to the answer (included)."""
     tz = tz_name()
     return max(0, calendar.working_days_between(case.submitted_on, local_date(answered_at, tz)))
+
+
+def deadline_counts(department_id: int, calendar: WorkCalendar, now: datetime | None = None) -> dict[str, int]:
+    """How many of a department's open cases are overdue, and how many are due soon.
+
+    Counted in SQL on the due_at index: "soon" means at most one working day left, i.e. due
+    before the start of the second working day after today (the light rule of deadline_of).
+    """
+    now = now or utcnow()
+    today = local_date(now, tz_name())
+    soon_before = datetime.combine(calendar.add_working_days(today, 2), time(0), tzinfo=local_tz())
+    open_cases = select(func.count(Case.id)).where(Case.department_id == department_id,
+                                                   Case.status.in_(OPEN_STATUSES))
+    return {
+        "overdue": db.session.scalar(open_cases.where(overdue_filter(now))) or 0,
+        "soon": db.session.scalar(open_cases.where(Case.due_at >= now, Case.due_at < soon_before)) or 0,
+    }
 
 
 def overdue_filter(now: datetime | None = None):

@@ -6,7 +6,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -30,7 +30,8 @@ from .directory import EMAIL_RE, valid_http_url
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{5,22}[0-9]$")
-LIMITS = {"title": 100, "content": 5000, "name": 32, "reply": 10000, "reason": 1000, "comment": 500}
+LIMITS = {"title": 100, "content": 5000, "name": 32, "reply": 10000, "reason": 1000, "explanation": 1000,
+          "comment": 500}
 
 
 @dataclass
@@ -354,7 +355,7 @@ def draft_decline(user: User, case: str | Case, reason: str, explanation: str = 
     if reason not in DECLINE_REASONS:
         msg = _("请选择不予受理的理由。")
         raise ValidationFailed(msg, {"reason": msg})
-    explanation = _text(explanation, "reason", _("说明"), required=False)
+    explanation = _text(explanation, "explanation", _("说明"), required=False)
     now = now or utcnow()
     if case.status == Status.assigned:
         case.handler_id = user.id
@@ -497,20 +498,21 @@ def _paginate(stmt, page: int, per_page: int) -> Page:
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """The UTC start and end of a local calendar month given as YYYY-MM."""
-    try:
-        year, mon = (int(p) for p in month.split("-"))
-        start = datetime(year, mon, 1, tzinfo=local_tz())
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed(_("月份格式应为 YYYY-MM。"), {"month": _("月份格式应为 YYYY-MM。")}) from exc
-    end = (start + timedelta(days=32)).replace(day=1)
+    match = re.fullmatch(r"(\d{4})-(\d{2})", (month or "").strip())
+    # Years near 1 or 9999 overflow once converted to UTC; no record is that old or new.
+    if not match or not 1900 <= int(match[1]) <= 9000 or not 1 <= int(match[2]) <= 12:
+        raise ValidationFailed(_("月份格式应为 YYYY-MM。"), {"month": _("月份格式应为 YYYY-MM。")})
+    year, mon = int(match[1]), int(match[2])
+    start = datetime(year, mon, 1, tzinfo=local_tz())
+    end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=local_tz())
     return start, end
 
 
 def published_records(department: str | None = None, kind: str | None = None, month: str | None = None,
                       page: int = 1, per_page: int = 20) -> Page:
     """Published handling records, newest reply first."""
-    stmt = (select(Case).options(joinedload(Case.department))
-            .where(Case.published.is_(True), Case.status == Status.replied))
+    # The check constraint guarantees published ⇒ replied, so the indexes alone answer this.
+    stmt = select(Case).options(joinedload(Case.department)).where(Case.published.is_(True))
     if department:
         stmt = stmt.join(Case.department).where(Department.code == department)
     if kind:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import NotFound, ValidationFailed
@@ -40,6 +41,22 @@ def active_sites() -> list[Site]:
     return list(db.session.scalars(
         select(Site).join(Site.department).where(Site.active, Department.active).order_by(Site.name)
     ))
+
+
+def all_departments() -> list[Department]:
+    """Every department, active or not, by code (for administrators)."""
+    return list(db.session.scalars(select(Department).order_by(Department.code)))
+
+
+def all_sites() -> list[Site]:
+    """Every site with its department (for administrators)."""
+    return list(db.session.scalars(select(Site).options(joinedload(Site.department))
+                                   .order_by(Site.department_id, Site.name)))
+
+
+def all_users() -> list[User]:
+    """Every staff account with its department and roles (for administrators)."""
+    return list(db.session.scalars(select(User).options(joinedload(User.department)).order_by(User.username)))
 
 
 def department_by_code(code: str, *, active_only: bool = True) -> Department:
@@ -146,12 +163,17 @@ def create_user(username: str, password: str, roles: list[str], department_code:
         errors.update(exc.fields)
     if errors:
         raise ValidationFailed(_("用户信息有误。"), errors)
-    user = User(username=username, password_hash=generate_password_hash(password), department=dept,
+    user = User(username=username, password_hash=hash_password(password), department=dept,
                 email=email or None, display_name=display_name or None, active=True)
     user.role_rows = [UserRole(role=r) for r in sorted(role_set, key=lambda r: r.value)]
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with the configured method (scrypt unless a test suite lowers the cost)."""
+    return generate_password_hash(password, method=current_app.config.get("INTERACT_PASSWORD_METHOD", "scrypt"))
 
 
 def set_roles(user: User, roles: list[str]) -> None:
@@ -165,6 +187,15 @@ def set_roles(user: User, roles: list[str]) -> None:
     if role_set & {Role.handler, Role.reviewer} and user.department_id is None:
         raise ValidationFailed(_("承办人和审核人必须属于一个部门。"), {"department": _("承办人和审核人必须属于一个部门。")})
     user.role_rows = [UserRole(role=r) for r in sorted(role_set, key=lambda r: r.value)]
+    db.session.flush()
+
+
+def set_active(user: User, active: bool, actor: User | None = None) -> None:
+    """Enable or disable an account; an administrator cannot disable their own."""
+    if not active and actor is not None and actor.id == user.id:
+        msg = _("不能停用自己的账号。")
+        raise ValidationFailed(msg, {"active": msg})
+    user.active = active
     db.session.flush()
 
 

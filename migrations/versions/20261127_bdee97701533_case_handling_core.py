@@ -140,14 +140,15 @@ def upgrade():
     sa.ForeignKeyConstraint(['replied_by_id'], ['users.id'], name=op.f('fk_cases_replied_by_id_users')),
     sa.ForeignKeyConstraint(['reviewed_by_id'], ['users.id'], name=op.f('fk_cases_reviewed_by_id_users')),
     sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_cases_site_id_sites')),
+    sa.CheckConstraint("NOT published OR status = 'replied'", name=op.f('ck_cases_published_only_when_replied')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cases')),
     sa.UniqueConstraint('number', name=op.f('uq_cases_number'))
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_department_status_due', ['department_id', 'status', 'due_at'], unique=False)
-        batch_op.create_index('ix_cases_published_department_replied', ['published', 'department_id', 'replied_at'], unique=False)
-        batch_op.create_index('ix_cases_published_kind_replied', ['published', 'kind', 'replied_at'], unique=False)
-        batch_op.create_index('ix_cases_published_replied', ['published', 'replied_at'], unique=False)
+        batch_op.create_index('ix_cases_published_department_replied', ['published', 'department_id', 'replied_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_published_kind_replied', ['published', 'kind', 'replied_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_published_replied', ['published', 'replied_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_status_due', ['status', 'due_at'], unique=False)
         batch_op.create_index('ix_cases_status_submitted_on', ['status', 'submitted_on'], unique=False)
 
