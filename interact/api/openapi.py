@@ -325,7 +325,7 @@ def action_schemas() -> dict:
         "TransferBody": obj({"reason": string(maxLength=LIMITS["reason"])},
                             description="transfer: assigned|handling → submitted (handler); the due date "
                                         "is kept and a dispatcher re-routes the case."),
-        "ReplyBody": obj({"text": string(maxLength=LIMITS["reply"])},
+        "ReplyBody": obj({"text": string(maxLength=LIMITS["text"])},
                          description="reply: handling → pending_review (handler)."),
         "DeclineBody": obj({"reason": enum(DECLINE_REASONS),
                             "explanation": string(maxLength=LIMITS["reason"])},

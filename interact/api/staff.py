@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
-from ..errors import ValidationFailed
 from ..extensions import csrf
 from ..models import Case, User
 from ..services import calendar, directory
@@ -29,8 +28,6 @@ ACTION_FIELDS: dict[str, dict[str, type]] = {
     "decline": {"reason": str, "explanation": str},
     "review": {"decision": str, "comment": str, "publish": bool},
 }
-# Where the service names a field after the HTML form, give the API body's name instead.
-FIELD_NAMES = {"reply": {"reply": "text"}}
 
 
 def make_blueprint() -> Blueprint:
@@ -76,13 +73,8 @@ def make_blueprint() -> Blueprint:
         if fields is not None:
             s.check_types(body, strings=tuple(k for k, t in fields.items() if t is str),
                           booleans=tuple(k for k, t in fields.items() if t is bool))
-        try:
-            with unit_of_work():
-                done = case_service.perform(_user(), number, action, body)
-        except ValidationFailed as exc:
-            names = FIELD_NAMES.get(action, {})
-            exc.fields = {names.get(k, k): v for k, v in exc.fields.items()}
-            raise
+        with unit_of_work():
+            done = case_service.perform(_user(), number, action, body)
         # The actor sees the result of their own action even when it moves the case out of
         # their sight (a transfer), as they saw it a moment ago.
         return jsonify(_case_view(done))

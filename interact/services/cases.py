@@ -30,7 +30,7 @@ from .directory import EMAIL_RE, valid_http_url
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{5,22}[0-9]$")
-LIMITS = {"title": 100, "content": 5000, "name": 32, "reply": 10000, "reason": 1000, "explanation": 1000,
+LIMITS = {"title": 100, "content": 5000, "name": 32, "text": 10000, "reason": 1000, "explanation": 1000,
           "comment": 500}
 
 
@@ -339,7 +339,7 @@ def transfer_case(user: User, case: str | Case, reason: str, now: datetime | Non
 def draft_reply(user: User, case: str | Case, text: str, now: datetime | None = None) -> Case:
     """A handler drafts the reply; it waits for a reviewer."""
     case, t = _begin(user, case, "reply")
-    text = _text(text, "reply", _("答复内容"))
+    text = _text(text, "text", _("答复内容"))
     now = now or utcnow()
     case.draft_kind, case.draft_text, case.draft_reason = "reply", text, None
     case.draft_by_id, case.drafted_at = user.id, now

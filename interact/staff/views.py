@@ -49,7 +49,7 @@ LIGHT_LABELS = {
 WEEKDAYS = [_l("周一"), _l("周二"), _l("周三"), _l("周四"), _l("周五"), _l("周六"), _l("周日")]
 DRAFT_KINDS = {"reply": _l("答复"), "decline": _l("不予受理")}
 # Where a service names a field differently from the form that carries it.
-FIELD_ALIASES = {"reply": "text", "url": "base_url", "role": "roles"}
+FIELD_ALIASES = {"url": "base_url", "role": "roles"}
 
 
 @dataclass(frozen=True)
