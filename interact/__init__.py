@@ -44,8 +44,9 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    from . import web
+    from . import logs, web
 
+    logs.init_app(app)  # before anything logs: no secret or personal data reaches a log
     web.init_app(app)
     if surface in ("public", "all"):
         from .api import public as public_api
@@ -63,6 +64,10 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
     from .api import openapi
 
     app.register_blueprint(openapi.make_blueprint(surface))
+
+    from . import ratelimit
+
+    ratelimit.init_app(app)  # after the blueprints: it wraps their rate-limited views
 
     from . import cli
 

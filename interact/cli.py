@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from .errors import DomainError
 from .kinds import KINDS
 from .models import Role
-from .services import calendar, directory
+from .services import calendar, directory, passwords, twofactor
 from .services.tx import unit_of_work
 from .timeutil import format_local
 from .workdays import parse_when
@@ -191,6 +191,33 @@ def users_add(username: str, roles: tuple[str, ...], department: str | None, ema
     click.echo(line)
 
 
+@users.command(
+    "reset-password",
+    help=_l("重置工作人员的密码（从标准输入读取，须加 --password-stdin）。该用户的所有登录立即失效，下次登录时必须修改密码。"),
+)
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help=_l("从标准输入读取密码（必需）。"))
+def users_reset_password(username: str, password_stdin: bool) -> None:
+    """Set a new password that the user must change at the next sign-in."""
+    if not password_stdin:
+        raise CommandFailed(_("密码不能写在命令行上：请加 --password-stdin，并从标准输入提供密码。"))
+    password = _read_password()
+    if not password:
+        raise CommandFailed(_("没有从标准输入读到密码。"))
+    with service_call():
+        passwords.reset_password(None, directory.user_by_username(username), password)
+    click.echo(_("已重置 %(user)s 的密码；该用户下次登录时必须修改密码。", user=username))
+
+
+@users.command("reset-2fa", help=_l("解除工作人员的两步验证绑定（手机和恢复码都丢失时）。该用户下次登录时重新绑定。"))
+@click.argument("username")
+def users_reset_2fa(username: str) -> None:
+    """Remove a user's authenticator so that they enrol again."""
+    with service_call():
+        twofactor.reset(directory.user_by_username(username))
+    click.echo(_("已解除 %(user)s 的两步验证绑定。", user=username))
+
+
 @users.command("list", help=_l("列出全部工作人员账号。"))
 def users_list() -> None:
     """List every staff account with roles and department."""
@@ -220,6 +247,32 @@ def tokens_create(username: str, days: int | None) -> None:
     click.echo(_("已为 %(user)s 创建 API 令牌，%(days)d 天后过期。令牌只显示这一次，请妥善保存：",
                  user=user.username, days=days), err=True)
     click.echo(raw)
+
+
+@tokens.command("list", help=_l("列出 API 令牌（可只列某个工作人员的）：编号、前缀、所属用户、创建、过期、最近使用、吊销时间。不显示令牌本身。"))
+@click.argument("username", required=False)
+def tokens_list(username: str | None) -> None:
+    """List tokens with their prefix and dates; the token itself is never stored or shown."""
+    try:
+        rows = directory.list_tokens(username)
+    except DomainError as exc:
+        raise CommandFailed(exc.message, exc.fields) from None
+    echo_table(
+        [_("编号"), _("前缀"), _("用户"), _("创建"), _("过期"), _("最近使用"), _("吊销")],
+        [(t.id, t.prefix, t.user.username, format_local(t.created_at), format_local(t.expires_at),
+          format_local(t.last_used_at), format_local(t.revoked_at)) for t in rows],
+    )
+
+
+@tokens.command("revoke", help=_l("吊销一个 API 令牌。TOKEN 为 tokens list 显示的编号或前缀（也可粘贴整个令牌）。"))
+@click.argument("token", metavar="TOKEN_ID_OR_PREFIX")
+def tokens_revoke(token: str) -> None:
+    """Revoke one token; requests with it are refused from now on."""
+    with service_call():
+        revoked = directory.revoke_token(token)
+        line = _("已吊销令牌 #%(id)d（%(prefix)s…，用户 %(user)s）。", id=revoked.id, prefix=revoked.prefix,
+                 user=revoked.user.username)
+    click.echo(line)
 
 
 # --- working days ------------------------------------------------------------------------------
@@ -349,6 +402,12 @@ def init_app(app) -> None:
 
     for group in COMMAND_GROUPS:
         app.cli.add_command(group)
+    # Command groups defined next to their feature register here.
+    from .privacy_cli import pii
+    app.cli.add_command(pii)
+    from .audit_cli import audit_group
+    app.cli.add_command(audit_group)
+    # (extra command groups: keep this line last)
     app.cli.add_command(demo_command)
 
 

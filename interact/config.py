@@ -64,6 +64,52 @@ def load(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env_bool("COOKIE_SECURE", production),
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": env_bool("COOKIE_SECURE", production),
+        # Staff authentication (MLPS level 3, OWASP ASVS level 2); see README, "Passwords and sessions".
+        "INTERACT_PASSWORD_METHOD": env("PASSWORD_METHOD", "scrypt"),
+        "INTERACT_PASSWORD_MIN_CLASSES": int(env("PASSWORD_MIN_CLASSES", "3")),
+        "INTERACT_PASSWORD_MAX_AGE_DAYS": int(env("PASSWORD_MAX_AGE_DAYS", "90")),
+        "INTERACT_PASSWORD_HISTORY": int(env("PASSWORD_HISTORY", "5")),
+        "INTERACT_LOCKOUT_THRESHOLD": int(env("LOCKOUT_THRESHOLD", "5")),
+        "INTERACT_LOCKOUT_WINDOW_MINUTES": int(env("LOCKOUT_WINDOW_MINUTES", "15")),
+        "INTERACT_LOCKOUT_MINUTES": int(env("LOCKOUT_MINUTES", "15")),
+        "INTERACT_LOCKOUT_IP_THRESHOLD": int(env("LOCKOUT_IP_THRESHOLD", "20")),
+        "INTERACT_SESSION_IDLE_MINUTES": int(env("SESSION_IDLE_MINUTES", "30")),
+        "INTERACT_SESSION_MAX_HOURS": int(env("SESSION_MAX_HOURS", "12")),
+        # Unset: the platform's translated name (see services/twofactor.py).
+        "INTERACT_TOTP_ISSUER": env("TOTP_ISSUER"),
         "WTF_CSRF_TIME_LIMIT": None,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Web hardening; see README, "Configuration" and "Deploying the two surfaces".
+        # How many reverse proxies stand in front (their X-Forwarded-For/-Proto/-Host are trusted).
+        "INTERACT_PROXY_COUNT": int(env("PROXY_COUNT", "0")),
+        # CIDR list; when set, the staff surface answers 404 to every other client address.
+        "INTERACT_STAFF_ALLOWED_NETWORKS": env("STAFF_ALLOWED_NETWORKS", ""),
+        # Rate limits (Flask-Limiter syntax), per client address; Redis when several processes run.
+        "RATELIMIT_ENABLED": env_bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URL") or "memory://",
+        "RATELIMIT_KEY_PREFIX": env("RATELIMIT_KEY_PREFIX", "interact"),
+        "INTERACT_RATELIMIT_SUBMIT": env("RATELIMIT_SUBMIT", "10 per hour; 3 per minute"),
+        "INTERACT_RATELIMIT_LOOKUP": env("RATELIMIT_LOOKUP", "20 per minute; 100 per hour"),
+        "INTERACT_RATELIMIT_LOGIN": env("RATELIMIT_LOGIN", "10 per minute"),
+        # Seconds an image CAPTCHA may be answered in.
+        "INTERACT_CAPTCHA_SECONDS": int(env("CAPTCHA_SECONDS", "300")),
+        # Art. 25: the audit trail is kept at least six months; see audit_retention_days().
+        "INTERACT_AUDIT_RETENTION_DAYS": audit_retention_days(),
+        # Statement parameters hold citizens' names, phone and ID numbers: keep them out of
+        # exception messages and SQL logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     }
+
+
+# The legal minimum of INTERACT_AUDIT_RETENTION_DAYS (Art. 25: at least six months).
+MIN_AUDIT_RETENTION_DAYS = 180
+
+
+def audit_retention_days() -> int:
+    """INTERACT_AUDIT_RETENTION_DAYS (default 180); a lower value stops the app from starting."""
+    days = int(env("AUDIT_RETENTION_DAYS", str(MIN_AUDIT_RETENTION_DAYS)))
+    if days < MIN_AUDIT_RETENTION_DAYS:
+        raise RuntimeError(f"INTERACT_AUDIT_RETENTION_DAYS={days} is below the minimum of "
+                           f"{MIN_AUDIT_RETENTION_DAYS} days: the audit retention can only be raised")
+    return days

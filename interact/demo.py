@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import io
 import random
-import secrets
-import string
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -27,13 +25,10 @@ from sqlalchemy import select
 from .cli import CommandFailed, echo_table, service_call
 from .extensions import db
 from .models import Department, User
-from .services import calendar, directory
+from .services import calendar, directory, passwords
 from .services import cases as case_service
 from .services.attachments import Upload
 from .timeutil import utcnow
-
-# Letters and digits only: a password that starts with "-" trips up people and shells.
-PASSWORD_ALPHABET = string.ascii_letters + string.digits
 
 # Kept as a TOML document so the sample letters read as data, apart from the code that uses them.
 DEMO_TOML = '''# i18n: data. The demo city's departments, sites and citizens' letters: content, not interface text.
@@ -612,7 +607,7 @@ def _create_staff(rng: random.Random) -> list[Staff]:
         accounts += [(f"{code}-handler", ["handler"], code), (f"{code}-reviewer", ["reviewer"], code)]
     staff = []
     for username, roles, dept in accounts:
-        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _i in range(16))
+        password = passwords.generate(16)
         display = _person(rng)
         user = directory.create_user(username, password, roles, dept, email=f"{username}@example.gov.cn",
                                      display_name=display)
@@ -663,7 +658,7 @@ def _create_case(sample: Sample, clock: _Clock, rng: random.Random, people: dict
 
 def fill(seed: int) -> tuple[list[Staff], int, int]:
     """Create the demo city; return its staff with their passwords, and the site and case counts."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data; passwords come from `secrets`
     for dept in DATA["departments"]:
         directory.create_department(dept["code"], dept["name"], dept.get("mailbox"))
     sites = {s["key"]: directory.create_site(s["department"], s["name"], s["url"]) for s in DATA["sites"]}
@@ -703,6 +698,7 @@ def demo_command(seed: int) -> None:
     click.echo("")
     click.echo(_("工作人员账号（密码只显示这一次，请妥善保存）："))
     echo_table([_("用户名"), _("角色"), _("部门"), _("密码")], rows)
+    click.echo(_("首次登录时须修改密码；系统管理员和审核人还须用手机验证器应用绑定两步验证。"))
     click.echo("")
     click.echo(_("运行 interact run 后访问 %(public)s （公众页面）和 %(staff)s （工作人员后台）。",
                  public="http://127.0.0.1:5000/", staff="http://127.0.0.1:5000/staff/"))

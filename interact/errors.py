@@ -40,3 +40,10 @@ class Conflict(DomainError):
 
     status_code = 409
     code = "conflict"
+
+
+class PayloadTooLarge(DomainError):
+    """A file (or the whole request) is larger than the configured limit."""
+
+    status_code = 413
+    code = "too_large"

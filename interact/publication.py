@@ -1,22 +1,10 @@
 """What the public may see of a case (Art. 17): reviewed, masked copies only."""
 from __future__ import annotations
 
-import re
-
+from .extensions import db
 from .models import Case
-
-# The masks are stored in the published copy, so they are data, not interface text.
-PHONE_MASK = "[手机号]"  # i18n: data
-EMAIL_MASK = "[电子邮箱]"  # i18n: data
-ID_MASK = "[身份证号]"  # i18n: data
-
-# Until the full personal-data detector lands, mask what plainly identifies the citizen:
-# mobile numbers, e-mail addresses and 18-digit ID numbers.
-_PATTERNS = [
-    (re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)"), PHONE_MASK),
-    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), EMAIL_MASK),
-    (re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"), ID_MASK),
-]
+from .privacy import MASKS, is_mobile
+from .services import masks
 
 
 def mask_name(name: str) -> str:
@@ -27,26 +15,39 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * max(1, len(name) - 1)
 
 
-def scrub(text: str, case: Case) -> str:
-    """Mask the citizen's own contact details and obvious personal numbers in `text`."""
+def _own_details(text: str, case: Case) -> str:
+    """Hide the citizen's own phone, e-mail and name wherever they still appear verbatim."""
+    # A safety net under the stored masks: the reviewer may lift a mask, never these.
     if not text:
         return text
-    for literal, label in ((case.phone, PHONE_MASK), (case.email, EMAIL_MASK)):
+    phone_mask = MASKS["mobile"] if case.phone and is_mobile(case.phone) else MASKS["landline"]
+    for literal, label in ((case.phone, phone_mask), (case.email, MASKS["email"])):
         if literal and len(literal) >= 5:
             text = text.replace(literal, label)
-    for pattern, label in _PATTERNS:
-        text = pattern.sub(label, text)
     if case.name and len(case.name) >= 2:
         text = text.replace(case.name, mask_name(case.name))
     return text
 
 
+def public_copy(case: Case, rows=None) -> dict[str, str]:
+    """The masked name, title, content and reply the public would see, from the stored masks."""
+    rows = masks.case_masks(case) if rows is None else rows
+    texts = masks.field_texts(case)
+    copy = {field: _own_details(masks.masked_text(case, field, texts[field], rows), case)
+            for field in masks.FIELDS}
+    copy["name"] = mask_name(case.name)
+    return copy
+
+
 def prepare_public_copy(case: Case) -> None:
     """Store the masked copy the public pages and API show; they never read the raw fields."""
-    case.public_name = mask_name(case.name)
-    case.public_title = scrub(case.title, case)
-    case.public_content = scrub(case.content, case)
-    case.public_reply = scrub(case.reply_text or "", case)
+    # The case is mid-approval (published, not yet replied): reading the masks must not flush it.
+    with db.session.no_autoflush:
+        copy = public_copy(case, masks.masks_for_publication(case))
+    case.public_name = copy["name"]
+    case.public_title = copy["title"]
+    case.public_content = copy["content"]
+    case.public_reply = copy["reply"]
 
 
 def clear_public_copy(case: Case) -> None:

@@ -24,7 +24,7 @@ from interact import create_app  # noqa: E402
 from interact.extensions import db  # noqa: E402
 from interact.models import User  # noqa: E402
 from interact.services import cases as case_service  # noqa: E402
-from interact.services import directory  # noqa: E402
+from interact.services import directory, twofactor  # noqa: E402
 from interact.services.attachments import Upload  # noqa: E402
 
 PASSWORD = "Correct-Horse-Battery-9"
@@ -59,9 +59,29 @@ def make_app(url: str, surface: str = "all", **overrides):
         "SERVER_NAME": None,
         # scrypt costs ~0.1 s a hash; tests that check the production method set it back.
         "INTERACT_PASSWORD_METHOD": "pbkdf2:sha256:1000",
+        # Rate limits would trip over the suite's many requests; tests/test_ratelimit.py turns them on.
+        "RATELIMIT_ENABLED": False,
     }
     config.update(overrides)
-    return create_app(config, surface=surface)
+    app = create_app(config, surface=surface)
+    _CREATED_APPS.append(app)
+    return app
+
+
+# Apps built during a test; their connection pools are closed after it, so that no
+# connection is left for the garbage collector (a ResourceWarning on PostgreSQL).
+_CREATED_APPS: list = []
+
+
+@pytest.fixture(autouse=True)
+def _close_extra_apps():
+    """Dispose the engines of every app a test built."""
+    yield
+    while _CREATED_APPS:
+        built = _CREATED_APPS.pop()
+        with built.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -170,10 +190,23 @@ def post_form(client, url: str, data: dict, *, form_url: str | None = None, **kw
 
 
 def login(client, username: str, password: str = PASSWORD):
-    """Log a staff user in through the login form."""
+    """Log a staff user in through the login form (and the code step, for users with 2FA)."""
     response = post_form(client, "/staff/login", {"username": username, "password": password})
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    if response.headers["Location"].endswith("/staff/login/verify"):
+        response = post_form(client, "/staff/login/verify", {"code": totp_now(username)})
+        assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
     return response
+
+
+def totp_now(username: str) -> str:
+    """The current TOTP code of a user who has enrolled two-factor authentication."""
+    import pyotp
+    from sqlalchemy import select
+
+    secret = db.session.scalar(select(User.totp_secret).where(User.username == username))
+    assert secret, f"{username} has no TOTP secret"
+    return pyotp.TOTP(secret).now()
 
 
 @pytest.fixture
@@ -207,10 +240,16 @@ def create_user(app):
     """Factory: a staff user with roles, password PASSWORD."""
     counter = iter(range(1, 10_000))
 
-    def create(*roles: str, department=None, username: str | None = None, email: str | None = None) -> User:
+    def create(*roles: str, department=None, username: str | None = None, email: str | None = None,
+               two_factor: bool | None = None) -> User:
         n = next(counter)
+        # The test chose the password, so no forced change; admins and reviewers must have 2FA.
         user = directory.create_user(username or f"{'-'.join(roles) or 'user'}{n}", PASSWORD, list(roles),
-                                     department.code if department else None, email=email)
+                                     department.code if department else None, email=email, must_change=False)
+        if two_factor if two_factor is not None else twofactor.required(user):
+            import pyotp
+
+            twofactor.confirm_enrolment(user, pyotp.TOTP(twofactor.pending_secret(user)).now())
         db.session.commit()
         return user
 
@@ -343,4 +382,4 @@ def aware(*args) -> datetime:
 
 
 __all__ = ["PASSWORD", "Upload", "aware", "csrf_from", "inspect", "login", "pdf_bytes", "png_bytes",
-           "post_form", "submission"]
+           "post_form", "submission", "totp_now"]

@@ -99,7 +99,7 @@ def test_staff_paths_require_the_bearer_scheme(client):
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     staff_ops = [op for path, item in spec["paths"].items() if path.startswith("/api/v1/staff")
                  for op in item.values()]
-    assert len(staff_ops) == 3
+    assert len(staff_ops) == 5
     for op in staff_ops:
         assert op["security"] == [{"bearerAuth": []}]
         assert "401" in op["responses"]

@@ -497,7 +497,8 @@ def test_admin_adds_a_user_who_can_then_sign_in(client, world):
     assert short.status_code == 400
     assert "密码长度" in short.get_data(as_text=True)
     login(client, "newbie", "A-long-enough-pass-1")
-    assert "王五" in page(client, "/staff/")
+    # An operator chose the password, so the first page is the one that changes it.
+    assert "王五" in page(client, "/staff/account/password")
 
 
 def test_admin_changes_roles_and_disables_an_account(client, world):

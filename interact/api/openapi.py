@@ -12,7 +12,10 @@ from flask import Blueprint, jsonify
 
 from ..kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
 from ..models import Status
+from ..privacy import LABELS as MASK_LABELS
 from ..services.cases import LIMITS
+from ..services.masks import FIELDS as MASK_FIELDS
+from ..services.masks import MAX_MANUAL
 from ..workflow import EVENT_LABELS, TRANSITIONS
 
 OPENAPI_VERSION = "3.1.0"
@@ -311,8 +314,42 @@ def staff_schemas() -> dict:
             "public": nullable(ref("PublicCopy")), "rating": nullable(ref("StaffRating")),
             "events": array(ref("StaffEvent")), "attachments": array(ref("Attachment")),
             "actions": array(enum(TRANSITIONS, "An action this user may take now.")),
-        }, description="Everything staff may see of a case, private fields included."),
+            "masks": nullable(array(ref("TextMask"))),
+            "flags": array(ref("CaseFlag")),
+        }, description="Everything staff may see of a case, private fields included. `masks` is given "
+                       "only to a user who may review the case now, otherwise it is null."),
+        **mask_schemas(),
+        "CaseFlag": obj({  # content-rule flags for the reviewer; they never change the text
+            "kind": enum(["external_link", "sensitive_word"],
+                         "A link outside the government domains, or a sensitive word (Art. 17)."),
+            "field": enum(["title", "content", "reply"], "`reply` is the draft a handler wrote."),
+            "match": string("The link or the word found."), "created_at": datetime_(),
+        }),
         **action_schemas(),
+    }
+
+
+def mask_schemas() -> dict:
+    """The stored masks over a case's text (Art. 17) and the bodies that change them."""
+    return {
+        "TextMask": obj({
+            "id": integer(),
+            "field": enum(MASK_FIELDS, "`reply` is the draft while the case is under review."),
+            "label": enum(MASK_LABELS, "What was found; `manual` for a stretch a reviewer masked."),
+            "origin": enum(["detector", "reviewer"]),
+            "lifted": boolean("A reviewer lifted it: the stretch will be published as written."),
+            "start": integer("Offset (in characters) in the field's text.", minimum=0),
+            "end": integer("End offset, exclusive. A manual mask hides every occurrence of its text.",
+                           minimum=0),
+        }, description="A stretch of a case's text the public copy hides, replaced by a bracketed "
+                       "label such as [身份证号]."),  # i18n: data
+        "MaskBody": obj({
+            "field": enum(MASK_FIELDS),
+            "text": string("An exact substring of the field's current text.", maxLength=MAX_MANUAL),
+        }, description="A manual mask: every occurrence of `text` in `field` is hidden."),
+        "LiftBody": obj({
+            "lifted": boolean("true lifts the mask (a false positive), false restores it.", default=True),
+        }, required=[]),
     }
 
 
@@ -373,6 +410,12 @@ def responses(surface: str) -> dict:
         "NotFound": response("Not found, or not visible to the caller.", ref("Error")),
         "Conflict": response("The case's current status does not allow this.", ref("Error")),
     }
+    if surface in ("public", "all"):
+        out["TooManyRequests"] = response(
+            "Too many requests from this client address (INTERACT_RATELIMIT_SUBMIT / _LOOKUP).", ref("Error"),
+            headers={"Retry-After": {"schema": integer(minimum=1), "description": "Seconds to wait."}},
+        )
+        out["TooLarge"] = response("The request body is larger than INTERACT_MAX_REQUEST_BYTES.", ref("Error"))
     if surface in ("staff", "all"):
         out["Unauthorized"] = response(
             "No bearer token, or a bad, expired or revoked one.", ref("Error"),
@@ -399,14 +442,15 @@ def public_paths() -> dict:
                 "201": response("The receipt. Keep the query code: it is not shown again.", ref("Receipt"),
                                 headers={"Location": {"schema": string(),
                                                       "description": "URL of the case for the citizen."}}),
-                "400": error_ref("BadRequest"),
+                "400": error_ref("BadRequest"), "413": error_ref("TooLarge"),
+                "429": error_ref("TooManyRequests"),
             },
         )},
         f"{PREFIX}/cases/{{number}}": {"get": operation(
             "getCitizenCase", tag, "Follow a case with its query code",
             parameters=[param_ref("Number"), param_ref("QueryCode")],
             responses={"200": response("The case as its citizen sees it.", ref("CitizenCase")),
-                       "404": error_ref("NotFound")},
+                       "404": error_ref("NotFound"), "429": error_ref("TooManyRequests")},
         )},
         f"{PREFIX}/cases/{{number}}/rating": {"post": operation(
             "rateCase", tag, "Rate the reply (once)",
@@ -414,7 +458,7 @@ def public_paths() -> dict:
             body={"required": True, "content": json_content(ref("RatingRequest"))},
             responses={"201": response("The rating.", ref("Rating")), "400": error_ref("BadRequest"),
                        "404": error_ref("NotFound"),
-                       "409": error_ref("Conflict")},
+                       "409": error_ref("Conflict"), "429": error_ref("TooManyRequests")},
             description="Only after the reply was approved, and only once (409 otherwise).",
         )},
         f"{PREFIX}/records": {"get": operation(
@@ -496,6 +540,34 @@ def staff_paths() -> dict:
             }}},
             responses={
                 "200": response("The case after the action.", ref("StaffCase")),
+                "400": error_ref("BadRequest"), **denied,
+                "403": error_ref("Forbidden"), "404": error_ref("NotFound"), "409": error_ref("Conflict"),
+            },
+            staff=True,
+        )},
+        f"{PREFIX}/staff/cases/{{number}}/masks": {"post": operation(
+            "addCaseMask", tag, "Mask a stretch of a case's text before publication",
+            description="Art. 17: a reviewer of the department who may review the case now (it is "
+                        "`pending_review` and not their own draft) hides an exact substring of the title, "
+                        "content or draft reply; every occurrence is masked in the published copy.",
+            parameters=[param_ref("Number")],
+            body={"required": True, "content": json_content(ref("MaskBody"))},
+            responses={
+                "201": response("The stored mask.", ref("TextMask")),
+                "400": error_ref("BadRequest"), **denied,
+                "403": error_ref("Forbidden"), "404": error_ref("NotFound"), "409": error_ref("Conflict"),
+            },
+            staff=True,
+        )},
+        f"{PREFIX}/staff/cases/{{number}}/masks/{{mask_id}}/lift": {"post": operation(
+            "liftCaseMask", tag, "Lift a mask, or restore it",
+            description="A reviewer lifts a mask that hides nothing personal (a false positive), or "
+                        "restores it with `{\"lifted\": false}`. Same permission as adding a mask.",
+            parameters=[param_ref("Number"), {"name": "mask_id", "in": "path", "required": True,
+                                               "schema": integer(), "description": "The mask's id."}],
+            body={"required": False, "content": json_content(ref("LiftBody"))},
+            responses={
+                "200": response("The mask as it is now.", ref("TextMask")),
                 "400": error_ref("BadRequest"), **denied,
                 "403": error_ref("Forbidden"), "404": error_ref("NotFound"), "409": error_ref("Conflict"),
             },

@@ -20,7 +20,17 @@ from flask_babel import gettext as _
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
-from ..models import Attachment, Case, CaseEvent, Department, Site, User
+from ..models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseFlag,
+    Department,
+    Site,
+    TextMask,
+    User,
+)
+from ..services import content_rules
 from ..services.calendar import Deadline
 from ..timeutil import to_local
 from ..workflow import EVENT_LABELS, status_label
@@ -203,8 +213,17 @@ def _draft(case: Case) -> dict | None:
             "drafted_at": timestamp(case.drafted_at)}
 
 
-def staff_case(case: Case, deadline: Deadline, actions: list[str]) -> dict:
-    """Everything staff may see of a case, with the actions this user may take now."""
+def text_mask(row: TextMask) -> dict:
+    """A stored mask over a case's text: where it is and whether it will hide that stretch."""
+    return {"id": row.id, "field": row.field, "label": row.label, "origin": row.origin,
+            "lifted": bool(row.lifted), "start": row.start, "end": row.end}
+
+
+def staff_case(case: Case, deadline: Deadline, actions: list[str], masks: list[TextMask] | None = None) -> dict:
+    """Everything staff may see of a case, with the actions this user may take now.
+
+    `masks` (what the public copy will hide) is given for a user who may review the case now.
+    """
     answer = _answer(case)
     if answer is not None:
         answer.update(replied_by=user_ref(case.replied_by_id), reviewed_by=user_ref(case.reviewed_by_id))
@@ -226,7 +245,16 @@ def staff_case(case: Case, deadline: Deadline, actions: list[str]) -> dict:
         "events": [staff_event(e) for e in case.events],
         "attachments": [attachment(a) for a in case.attachments],
         "actions": actions,
+        "masks": [text_mask(m) for m in masks] if masks is not None else None,
+        "flags": [case_flag(f) for f in content_rules.flags_for(case)],
     }
+
+
+def case_flag(flag: CaseFlag) -> dict:
+    """A content-rule flag for the reviewer (Art. 17): a link outside the government domains or a
+    sensitive word, and the field it is in."""
+    return {"kind": flag.kind, "field": flag.field, "match": flag.match,
+            "created_at": timestamp(flag.created_at)}
 
 
 # --- input --------------------------------------------------------------------------------

@@ -9,10 +9,12 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
+from ..errors import DomainError
 from ..extensions import csrf
 from ..models import Case, User
-from ..services import calendar, directory
+from ..services import audit, calendar, directory
 from ..services import cases as case_service
+from ..services import masks as mask_service
 from ..services.tx import unit_of_work
 from ..web import error_response
 from . import serializers as s
@@ -68,16 +70,48 @@ def make_blueprint() -> Blueprint:
     @bp.post("/cases/<number>/<action>")
     def act(number: str, action: str):
         """Take a workflow action; answer with the case as it is now."""
-        fields = ACTION_FIELDS.get(action)
-        body = s.json_object(empty_ok=True)
-        if fields is not None:
-            s.check_types(body, strings=tuple(k for k, t in fields.items() if t is str),
-                          booleans=tuple(k for k, t in fields.items() if t is bool))
-        with unit_of_work():
-            done = case_service.perform(_user(), number, action, body)
+        try:
+            fields = ACTION_FIELDS.get(action)
+            body = s.json_object(empty_ok=True)
+            if fields is not None:
+                s.check_types(body, strings=tuple(k for k, t in fields.items() if t is str),
+                              booleans=tuple(k for k, t in fields.items() if t is bool))
+            with unit_of_work():
+                done = case_service.perform(_user(), number, action, body)
+        except DomainError as exc:
+            # A refused action is audited too; what it changed was rolled back.
+            audit.record_refusal("case." + action, exc, user=_user(), object_type="case", object_id=number)
+            raise
         # The actor sees the result of their own action even when it moves the case out of
         # their sight (a transfer), as they saw it a moment ago.
         return jsonify(_case_view(done))
+
+    @bp.post("/cases/<number>/masks")
+    def add_mask(number: str):
+        """A reviewer masks an exact stretch of the title, content or draft reply."""
+        try:
+            body = s.json_object()
+            s.check_types(body, strings=("field", "text"))
+            with unit_of_work():
+                row = mask_service.add_manual_mask(number, body.get("field") or "", body.get("text") or "", _user())
+        except DomainError as exc:
+            audit.record_refusal("case.mask_add", exc, user=_user(), object_type="case", object_id=number)
+            raise
+        return jsonify(s.text_mask(row)), 201
+
+    @bp.post("/cases/<number>/masks/<int:mask_id>/lift")
+    def lift_mask(number: str, mask_id: int):
+        """A reviewer lifts a mask (`lifted`: true, the default) or restores it (false)."""
+        try:
+            body = s.json_object(empty_ok=True)
+            s.check_types(body, booleans=("lifted",))
+            lifted = body.get("lifted")
+            with unit_of_work():
+                row = mask_service.lift_mask(number, mask_id, _user(), lifted=True if lifted is None else lifted)
+        except DomainError as exc:
+            audit.record_refusal("case.mask_lift", exc, user=_user(), object_type="case", object_id=number)
+            raise
+        return jsonify(s.text_mask(row))
 
     return bp
 
@@ -91,7 +125,8 @@ def _case_view(case: Case) -> dict:
     """The full staff view of `case` for the current user."""
     detailed = case_service.case_with_details(case)
     actions = [t.action for t in case_service.available_actions(_user(), detailed)]
-    return s.staff_case(detailed, calendar.deadline_of(detailed, calendar.current_calendar()), actions)
+    masks = mask_service.case_masks(detailed) if "review" in actions else None
+    return s.staff_case(detailed, calendar.deadline_of(detailed, calendar.current_calendar()), actions, masks)
 
 
 def _unauthorized(message: str, challenge: str):

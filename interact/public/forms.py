@@ -37,6 +37,10 @@ class CaseForm(FlaskForm):
     email = EmailField(_l("电子邮箱（选填）"))
     attachments = MultipleFileField(_l("附件（选填）"))
     publish = BooleanField(_l("同意公开我的留言"), default=True)
+    # Anti-spam (interact.services.antispam): a trap field that people never see or reach,
+    # and the image CAPTCHA when an administrator has switched it on.
+    homepage = StringField(_l("个人主页（请勿填写）"))
+    captcha = StringField(_l("验证码"))
 
     def submission(self, kind: Kind) -> Submission:
         """The posted values as a service Submission (files read into memory)."""

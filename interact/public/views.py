@@ -9,12 +9,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, render_template, request
 from flask_babel import gettext as _
 
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from ..kinds import KINDS
-from ..services import calendar
+from ..services import antispam, calendar, directory
 from ..services import cases as case_service
-from ..services import directory
 from ..services.tx import unit_of_work
+from . import captcha
 from .forms import QueryForm, RatingForm, case_form
 
 RECORDS_PER_PAGE = 20
@@ -48,10 +48,17 @@ def make_blueprint() -> Blueprint:
         if request.method == "GET":
             return _case_form_page(spec, form)
         try:
+            antispam.check_honeypot(form.homepage.data)
+        except ValidationFailed as exc:  # a generic refusal: nothing says which field gave it away
+            return _private(render_template("errors.html", code=400, message=exc.message), 400)
+        try:
+            if antispam.captcha_required():
+                antispam.check_captcha(form.captcha.data)
             with unit_of_work():
                 case, code = case_service.submit_case(form.submission(spec))
-        except ValidationFailed as exc:
-            return _case_form_page(spec, form, exc.fields, exc.message, status=400)
+        except (ValidationFailed, PayloadTooLarge) as exc:
+            # An oversize file is 413, anything else 400; the form comes back as typed either way.
+            return _case_form_page(spec, form, exc.fields, exc.message, status=exc.status_code)
         # The code is shown once, in this response only: never redirected to, never in a URL.
         page = render_template(
             "public/cases/receipt.html", case=case, kind=spec,
@@ -62,9 +69,11 @@ def make_blueprint() -> Blueprint:
 
     def _case_form_page(spec, form, errors=None, error_message: str = "", status: int = 200):
         """Render the form of a kind, with the service's field errors next to their fields."""
+        form.captcha.data = ""  # an answer is spent once; the page shows a new image
         page = render_template(
             "public/cases/new.html", kind=spec, form=form, errors=errors or {}, error_message=error_message,
             deadline_days=calendar.deadline_days(spec.code), limits=case_service.LIMITS,
+            captcha=antispam.captcha_required(),
         )
         return _private(page, status)
 
@@ -143,4 +152,5 @@ def make_blueprint() -> Blueprint:
         """One published record; anything unpublished is a 404 like an unknown number."""
         return render_template("public/records/detail.html", case=case_service.published_record(number))
 
+    captcha.register(bp)
     return bp

@@ -14,6 +14,7 @@ from ..kinds import DEFAULT_DEADLINE_DAYS, KINDS
 from ..models import OPEN_STATUSES, CalendarYear, Case, KindSetting, User, WorkdayOverride
 from ..timeutil import local_tz, utcnow
 from ..workdays import WorkCalendar, due_at, local_date
+from . import audit
 
 # Building a calendar costs ~0.1 s, so keep a few, keyed by the exact set of overrides.
 _CACHE: OrderedDict[tuple, WorkCalendar] = OrderedDict()
@@ -54,18 +55,21 @@ def deadline_settings() -> dict[str, int]:
     return {code: stored.get(code, DEFAULT_DEADLINE_DAYS) for code in KINDS}
 
 
-def set_deadline_days(kind: str, days: int) -> None:
+def set_deadline_days(kind: str, days: int, actor: User | None = None) -> None:
     """Change the deadline of `kind` for cases submitted from now on."""
     if kind not in KINDS:
         raise ValidationFailed(_("未知的类别。"), {"kind": _("未知的类别。")})
     if not 1 <= days <= 60:
         raise ValidationFailed(_("办理期限须在1到60个工作日之间。"), {"days": _("办理期限须在1到60个工作日之间。")})
     setting = db.session.get(KindSetting, kind)
+    before = setting.deadline_days if setting else DEFAULT_DEADLINE_DAYS
     if setting is None:
         db.session.add(KindSetting(kind=kind, deadline_days=days))
     else:
         setting.deadline_days = days
     db.session.flush()
+    audit.record("deadline.set", user=actor, object_type="kind", object_id=kind,
+                 details={"from": before, "to": days})
 
 
 def compute_due_at(submitted_at: datetime, days: int, calendar: WorkCalendar | None = None) -> datetime:
@@ -88,17 +92,25 @@ def set_override(day: date, working: bool, note: str = "", actor: User | None = 
     row.updated_at = utcnow()
     row.updated_by_id = actor.id if actor else None
     db.session.flush()
-    return recompute_open_deadlines()
+    note = row.note
+    changed = recompute_open_deadlines()
+    audit.record("calendar.override", user=actor, object_type="day", object_id=day.isoformat(),
+                 details={"working": working, "note": note, "recomputed": changed})
+    return changed
 
 
-def clear_override(day: date) -> int:
+def clear_override(day: date, actor: User | None = None) -> int:
     """Remove the override of `day`, and recompute open cases' deadlines."""
     row = db.session.get(WorkdayOverride, day)
     if row is None:
         raise NotFound(_("%(day)s 没有调整记录。", day=day.isoformat()))
+    working = row.working
     db.session.delete(row)
     db.session.flush()
-    return recompute_open_deadlines()
+    changed = recompute_open_deadlines()
+    audit.record("calendar.clear", user=actor, object_type="day", object_id=day.isoformat(),
+                 details={"was_working": working, "recomputed": changed})
+    return changed
 
 
 def recompute_open_deadlines() -> int:
@@ -128,7 +140,7 @@ def recompute_open_deadlines() -> int:
     return changed
 
 
-def confirm_year(year: int, note: str = "") -> None:
+def confirm_year(year: int, note: str = "", actor: User | None = None) -> None:
     """Record that `year`'s schedule was checked against the State Council notice."""
     if not 2000 <= year <= 2100:
         raise ValidationFailed(_("年份无效。"), {"year": _("年份无效。")})
@@ -138,6 +150,7 @@ def confirm_year(year: int, note: str = "") -> None:
     else:
         row.note = note or row.note
     db.session.flush()
+    audit.record("calendar.confirm", user=actor, object_type="year", object_id=year, details={"note": note})
 
 
 def confirmed_years() -> set[int]:

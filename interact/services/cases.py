@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import publication
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from ..extensions import db
 from ..kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
 from ..models import Case, CaseCounter, CaseEvent, Department, Role, Site, Status, User
@@ -23,7 +23,8 @@ from ..timeutil import local_tz, utcnow
 from ..workdays import local_date
 from ..workflow import TRANSITIONS, Transition, review_target
 from . import attachments as attachment_service
-from . import calendar
+from . import audit, calendar, content_rules
+from . import masks as mask_service
 from .directory import EMAIL_RE, valid_http_url
 
 # Query codes avoid look-alike characters (0/O, 1/I/L) because citizens copy them by hand.
@@ -153,16 +154,21 @@ def _site(value: str | int | None) -> Site | None:
 def submit_case(sub: Submission, now: datetime | None = None) -> tuple[Case, str]:
     """Register a citizen's case; return it with its query code (shown once, only hashed)."""
     department, site, errors = _validate(sub)
-    checked, screenshot = [], None
+    checked, screenshot, too_large = [], None, False
     try:
         checked = attachment_service.check_uploads(sub.uploads)
-    except ValidationFailed as exc:
+    except (ValidationFailed, PayloadTooLarge) as exc:
         errors["attachments"] = exc.message
+        too_large = isinstance(exc, PayloadTooLarge)
     if sub.screenshot is not None and sub.screenshot.data:
         try:
-            screenshot = attachment_service.check_uploads([sub.screenshot], images_only=True)[0]
-        except ValidationFailed as exc:
+            screenshot = attachment_service.check_uploads(
+                [sub.screenshot], images_only=True, field="screenshot")[0]
+        except (ValidationFailed, PayloadTooLarge) as exc:
             errors["screenshot"] = exc.message
+            too_large = too_large or isinstance(exc, PayloadTooLarge)
+    if too_large:  # answered with 413, the other fields' errors shown too
+        raise PayloadTooLarge(_("上传的文件过大，请检查后重新提交。"), errors)
     if errors:
         raise ValidationFailed(_("提交的信息有误，请检查后重新提交。"), errors)
 
@@ -190,6 +196,8 @@ def submit_case(sub: Submission, now: datetime | None = None) -> tuple[Case, str
     _event(case, None, "submit", None, status, now, public_note=note, department=department)
     db.session.add(case)
     db.session.flush()
+    # Links outside the government domains and sensitive words, for the reviewer (Art. 17).
+    content_rules.flag_case(case)
     return case, code
 
 
@@ -271,10 +279,20 @@ def _event(case: Case, actor: User | None, action: str, from_status: Status | No
 
 
 def _move(case: Case, actor: User, action: str, target: Status, now: datetime | None, **event) -> CaseEvent:
-    """Change the status and write the event in one step."""
+    """Change the status, write the event and the audit entry in one step."""
     now = now or utcnow()
     source = case.status
     case.status = target
+    dept = event.get("department") or case.department
+    # Codes and statuses only: the texts may hold a citizen's personal data.
+    details = {"from": source.value, "to": target.value, "department": dept.code if dept else None}
+    if action in ("approve", "return"):
+        details["decision"] = action
+    if action == "approve":
+        details["published"] = bool(case.published)
+    if action == "decline":
+        details["reason"] = case.draft_reason
+    audit.record("case." + action, user=actor, object_type="case", object_id=case.number, details=details)
     return _event(case, actor, action, source, target, now, **event)
 
 
@@ -344,6 +362,9 @@ def draft_reply(user: User, case: str | Case, text: str, now: datetime | None = 
     case.draft_kind, case.draft_text, case.draft_reason = "reply", text, None
     case.draft_by_id, case.drafted_at = user.id, now
     _move(case, user, "reply", t.target, now, note=text, public=False)
+    content_rules.flag_draft(case)
+    # Once per draft, so that no page view ever runs the detector (Art. 17).
+    mask_service.detect_case_masks(case)
     db.session.flush()
     return case
 
@@ -363,6 +384,8 @@ def draft_decline(user: User, case: str | Case, reason: str, explanation: str = 
     case.draft_by_id, case.drafted_at = user.id, now
     _move(case, user, "decline", t.target, now, note=f"{DECLINE_REASONS[reason]} {explanation}".strip(),
           public=False)
+    content_rules.flag_draft(case)
+    mask_service.detect_case_masks(case)
     db.session.flush()
     return case
 

@@ -13,17 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import NotFound, ValidationFailed
+from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import ApiToken, Department, Role, Site, User, UserRole
 from ..timeutil import utcnow
+from . import audit, passwords
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 12
 MAX_PASSWORD = 128
-TOKEN_PREFIX = "itk_"
+TOKEN_PREFIX = "itk_"  # noqa: S105 - the public marker of a token, not a secret
 
 
 def active_departments() -> list[Department]:
@@ -67,7 +68,8 @@ def department_by_code(code: str, *, active_only: bool = True) -> Department:
     return dept
 
 
-def create_department(code: str, name: str, mailbox_name: str | None = None) -> Department:
+def create_department(code: str, name: str, mailbox_name: str | None = None,
+                      actor: User | None = None) -> Department:
     """Add a department with a unique slug code."""
     code = (code or "").strip().lower()
     name = (name or "").strip()
@@ -83,18 +85,25 @@ def create_department(code: str, name: str, mailbox_name: str | None = None) -> 
     dept = Department(code=code, name=name, mailbox_name=(mailbox_name or "").strip() or None, active=True)
     db.session.add(dept)
     db.session.flush()
+    audit.record("department.create", user=actor, object_type="department", object_id=dept.code,
+                 details={"name": dept.name, "mailbox": dept.mailbox_name})
     return dept
 
 
-def update_department(dept: Department, *, name: str, active: bool, mailbox_name: str | None) -> None:
+def update_department(dept: Department, *, name: str, active: bool, mailbox_name: str | None,
+                      actor: User | None = None) -> None:
     """Rename, (de)activate or set the leader mailbox of a department."""
     name = (name or "").strip()
     if not name or len(name) > 128:
         raise ValidationFailed(_("请填写部门名称（不超过128字）。"), {"name": _("请填写部门名称（不超过128字）。")})
+    before = {"name": dept.name, "active": dept.active, "mailbox": dept.mailbox_name}
     dept.name = name
     dept.active = active
     dept.mailbox_name = (mailbox_name or "").strip() or None
     db.session.flush()
+    audit.record("department.update", user=actor, object_type="department", object_id=dept.code,
+                 details={"from": before, "to": {"name": dept.name, "active": dept.active,
+                                                 "mailbox": dept.mailbox_name}})
 
 
 def valid_http_url(url: str) -> bool:
@@ -106,7 +115,7 @@ def valid_http_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in url
 
 
-def create_site(department_code: str, name: str, base_url: str) -> Site:
+def create_site(department_code: str, name: str, base_url: str, actor: User | None = None) -> Site:
     """Add a government website owned by a department."""
     dept = department_by_code(department_code, active_only=False)
     name = (name or "").strip()
@@ -121,19 +130,23 @@ def create_site(department_code: str, name: str, base_url: str) -> Site:
     site = Site(department=dept, name=name, base_url=base_url, active=True)
     db.session.add(site)
     db.session.flush()
+    audit.record("site.create", user=actor, object_type="site", object_id=site.id,
+                 details={"department": dept.code, "name": site.name, "url": site.base_url})
     return site
 
 
 def check_password_rules(password: str) -> None:
-    """Refuse passwords that are too short or too long."""
-    if not MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD:
-        msg = _("密码长度须为%(lo)d至%(hi)d个字符。", lo=MIN_PASSWORD, hi=MAX_PASSWORD)
-        raise ValidationFailed(msg, {"password": msg})
+    """Refuse passwords the policy refuses (length, common passwords, character classes)."""
+    passwords.check_policy(password)
 
 
 def create_user(username: str, password: str, roles: list[str], department_code: str | None = None,
-                email: str | None = None, display_name: str | None = None) -> User:
-    """Create a staff account with one or more roles."""
+                email: str | None = None, display_name: str | None = None, *, must_change: bool = True,
+                actor: User | None = None) -> User:
+    """Create a staff account with one or more roles.
+
+    The operator chose the password, so by default the user must change it at first sign-in.
+    """
     username = (username or "").strip()
     errors: dict[str, str] = {}
     if not USERNAME_RE.match(username):
@@ -163,20 +176,23 @@ def create_user(username: str, password: str, roles: list[str], department_code:
         errors.update(exc.fields)
     if errors:
         raise ValidationFailed(_("用户信息有误。"), errors)
-    user = User(username=username, password_hash=hash_password(password), department=dept,
-                email=email or None, display_name=display_name or None, active=True)
+    user = User(username=username, department=dept, email=email or None, display_name=display_name or None,
+                active=True, session_version=1)
+    passwords.initial_password(user, password, must_change=must_change)
     user.role_rows = [UserRole(role=r) for r in sorted(role_set, key=lambda r: r.value)]
     db.session.add(user)
     db.session.flush()
+    audit.record("user.create", user=actor, object_type="user", object_id=user.username,
+                 details={"roles": sorted(r.value for r in role_set), "department": dept.code if dept else None})
     return user
 
 
 def hash_password(password: str) -> str:
     """Hash a password with the configured method (scrypt unless a test suite lowers the cost)."""
-    return generate_password_hash(password, method=current_app.config.get("INTERACT_PASSWORD_METHOD", "scrypt"))
+    return passwords.hash_password(password)
 
 
-def set_roles(user: User, roles: list[str]) -> None:
+def set_roles(user: User, roles: list[str], actor: User | None = None) -> None:
     """Replace a user's roles."""
     try:
         role_set = {Role(r) for r in roles}
@@ -186,8 +202,11 @@ def set_roles(user: User, roles: list[str]) -> None:
         raise ValidationFailed(_("至少需要一个角色。"), {"role": _("至少需要一个角色。")})
     if role_set & {Role.handler, Role.reviewer} and user.department_id is None:
         raise ValidationFailed(_("承办人和审核人必须属于一个部门。"), {"department": _("承办人和审核人必须属于一个部门。")})
+    before = sorted(r.value for r in user.roles)
     user.role_rows = [UserRole(role=r) for r in sorted(role_set, key=lambda r: r.value)]
     db.session.flush()
+    audit.record("user.roles", user=actor, object_type="user", object_id=user.username,
+                 details={"from": before, "to": sorted(r.value for r in role_set)})
 
 
 def set_active(user: User, active: bool, actor: User | None = None) -> None:
@@ -195,8 +214,14 @@ def set_active(user: User, active: bool, actor: User | None = None) -> None:
     if not active and actor is not None and actor.id == user.id:
         msg = _("不能停用自己的账号。")
         raise ValidationFailed(msg, {"active": msg})
+    if user.active and not active:
+        # A disabled account's open sessions end now, not when they time out.
+        user.session_version = (user.session_version or 0) + 1
+    before = user.active
     user.active = active
     db.session.flush()
+    audit.record("user.active", user=actor, object_type="user", object_id=user.username,
+                 details={"from": before, "to": active})
 
 
 def user_by_username(username: str) -> User:
@@ -229,14 +254,49 @@ def _token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create_token(user: User, days: int | None = None) -> str:
+def create_token(user: User, days: int | None = None, actor: User | None = None) -> str:
     """Create an API token for `user` and return it; only its hash is stored."""
     days = days or current_app.config["INTERACT_TOKEN_DAYS"]
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user=user, token_hash=_token_hash(raw), prefix=raw[:10],
-                            expires_at=utcnow() + timedelta(days=days)))
+    token = ApiToken(user=user, token_hash=_token_hash(raw), prefix=raw[:10],
+                     expires_at=utcnow() + timedelta(days=days))
+    db.session.add(token)
     db.session.flush()
+    audit.record("token.create", user=actor, object_type="api_token", object_id=token.id,
+                 details={"owner": user.username, "days": days})
     return raw
+
+
+def list_tokens(username: str | None = None) -> list[ApiToken]:
+    """Every API token (or one user's), newest first, with its owner; never the token itself."""
+    stmt = select(ApiToken).options(joinedload(ApiToken.user)).order_by(ApiToken.id.desc())
+    if username:
+        stmt = stmt.where(ApiToken.user_id == user_by_username(username).id)
+    return list(db.session.scalars(stmt))
+
+
+def revoke_token(id_or_prefix: str, actor: User | None = None) -> ApiToken:
+    """Revoke one token named by its number or by the prefix `tokens list` shows."""
+    key = (id_or_prefix or "").strip()
+    if key.isdigit():
+        matches = [t for t in [db.session.get(ApiToken, int(key))] if t is not None]
+    elif key.startswith(TOKEN_PREFIX) and len(key) > len(TOKEN_PREFIX):
+        # A whole token works too: only its listed prefix is compared.
+        matches = list(db.session.scalars(select(ApiToken).where(ApiToken.prefix.startswith(key[:10], autoescape=True))))
+    else:
+        matches = []
+    if not matches:
+        raise NotFound(_("令牌 %(key)s 不存在。", key=key[:10]))
+    if len(matches) > 1:
+        raise Conflict(_("前缀 %(key)s 对应多个令牌，请用令牌编号吊销。", key=key[:10]))
+    token = matches[0]
+    if token.revoked_at is not None:
+        raise Conflict(_("令牌 #%(id)d 已于此前吊销。", id=token.id))
+    token.revoked_at = utcnow()
+    db.session.flush()
+    audit.record("token.revoke", user=actor, object_type="api_token", object_id=token.id,
+                 details={"owner": token.user.username})
+    return token
 
 
 def user_for_token(raw: str) -> User | None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort
+from flask import abort, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from .. import web
 from ..extensions import db, login_manager
 from ..models import Role, User
 
@@ -22,6 +23,9 @@ ROLE_LABELS: dict[Role, object] = {
     Role.auditor: _l("审计员"),
 }
 
+# The session key holding the account's session version at sign-in (see interact/staff/sessions.py).
+SESSION_VERSION = "_sv"
+
 
 def load_user(user_id: str) -> User | None:
     """The active staff user stored in the session, or None (which logs the session out)."""
@@ -29,7 +33,12 @@ def load_user(user_id: str) -> User | None:
         user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    # Logout, a password change or disabling raise the version: every older session ends here.
+    if session.get(SESSION_VERSION) != user.session_version:
+        return None
+    return user
 
 
 def init_login(state) -> None:
@@ -58,11 +67,5 @@ def role_required(role: Role) -> Callable:
     return decorator
 
 
-def safe_next(target: str | None) -> str | None:
-    """`target` if it is a same-site absolute path, else None (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return None
-    # Browsers read "/\evil" as "//evil" and drop tabs and newlines, so refuse them all.
-    if "\\" in target or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in target):
-        return None
-    return target
+# One rule for every redirect target taken from a request, kept with the shared web helpers.
+safe_next = web.safe_next

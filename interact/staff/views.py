@@ -18,25 +18,24 @@ from flask import (
     render_template,
     request,
     send_file,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from ..errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..kinds import KINDS
 from ..models import OPEN_STATUSES, Attachment, Case, Role, Status
-from ..services import calendar, directory
+from ..services import audit, calendar, directory, signin
 from ..services import cases as case_service
 from ..services.attachments import path_of
 from ..services.tx import unit_of_work
 from ..timeutil import utcnow
 from ..workdays import WorkCalendar, local_date
 from ..workflow import TRANSITIONS
-from . import auth, forms
+from . import auth, forms, sessions
 
 PER_PAGE = 30
 
@@ -82,13 +81,18 @@ def make_blueprint() -> Blueprint:
         next_url = auth.safe_next(request.args.get("next"))
         form = forms.LoginForm()
         if form.validate_on_submit():
-            with unit_of_work():  # authenticate() records the sign-in time
-                user = directory.authenticate(form.username.data, form.password.data)
-            if user is not None:
+            with unit_of_work():  # the attempt, a lockout and the audit entries are kept
+                step = signin.password_step(form.username.data, form.password.data, request.remote_addr or "")
+            if step.user is not None and step.needs_second_factor:
+                sessions.begin_second_factor(step.user, next_url)
+                return redirect(url_for(".login_verify"))
+            if step.user is not None:
                 # A new session on sign-in, so a session planted before it is worth nothing.
-                session.clear()
-                login_user(user)
+                sessions.start(step.user)
                 return redirect(next_url or url_for(".dashboard"))
+            if step.refused == "ip_throttled":
+                flash(_("登录失败次数过多，请稍后再试。"), "error")
+                return render_template("staff/auth/login.html", form=form, next_url=next_url), 429
         if request.method == "POST":
             # One message for every failure, so it never tells which of the two was wrong.
             flash(_("用户名或密码不正确，或账号已停用。"), "error")
@@ -101,8 +105,9 @@ def make_blueprint() -> Blueprint:
         """Sign out (POST with the CSRF token); GET shows a confirm button."""
         form = forms.PostForm()
         if request.method == "POST" and form.validate_on_submit():
-            logout_user()
-            session.clear()
+            with unit_of_work():  # ends this user's sessions everywhere, not only this one
+                signin.logout(current_user._get_current_object())
+            sessions.end()
             flash(_("您已退出登录。"), "info")
             return redirect(url_for(".login"))
         return render_template("staff/auth/logout.html", form=form)
@@ -157,14 +162,18 @@ def make_blueprint() -> Blueprint:
         try:
             with unit_of_work():
                 case = case_service.perform(user, number, action, form.body())
-        except ValidationFailed as exc:
-            # Keep what the user typed: show the page again with the form as posted.
-            flash(exc.message, "error")
-            _attach_errors(form, exc)
-            return _render_case(number, posted=(action, form), status=400)
-        except (Conflict, Forbidden) as exc:
-            flash(exc.message, "error")
-            return redirect(url_for(".case_page", number=number))
+        except DomainError as exc:
+            # A refused action is audited too; what it changed was rolled back.
+            audit.record_refusal("case." + action, exc, user=user, object_type="case", object_id=number)
+            if isinstance(exc, ValidationFailed):
+                # Keep what the user typed: show the page again with the form as posted.
+                flash(exc.message, "error")
+                _attach_errors(form, exc)
+                return _render_case(number, posted=(action, form), status=400)
+            if isinstance(exc, (Conflict, Forbidden)):
+                flash(exc.message, "error")
+                return redirect(url_for(".case_page", number=number))
+            raise
         flash(_("已完成“%(action)s”：办件 %(number)s。", action=TRANSITIONS[action].label, number=number),
               "success")
         # After a transfer or a dispatch the user may no longer see the case.
@@ -183,6 +192,9 @@ def make_blueprint() -> Blueprint:
         path = path_of(att)
         if not path.is_file():
             abort(404)
+        with unit_of_work():
+            audit.record("attachment.download", user=current_user._get_current_object(), object_type="attachment",
+                         object_id=att.id, details={"case": case.number})
         response = send_file(path, mimetype=att.content_type,
                              as_attachment=not att.content_type.startswith("image/"),
                              download_name=att.filename)
@@ -200,7 +212,8 @@ def make_blueprint() -> Blueprint:
         if form.validate_on_submit():
             try:
                 with unit_of_work():
-                    dept = directory.create_department(form.code.data, form.name.data, form.mailbox_name.data)
+                    dept = directory.create_department(form.code.data, form.name.data, form.mailbox_name.data,
+                                                       actor=current_user._get_current_object())
             except ValidationFailed as exc:
                 return _form_failed("staff/admin/departments.html", form, exc,
                                     departments=directory.all_departments())
@@ -218,7 +231,8 @@ def make_blueprint() -> Blueprint:
             try:
                 with unit_of_work():
                     directory.update_department(dept, name=form.name.data, active=form.active.data,
-                                                mailbox_name=form.mailbox_name.data)
+                                                mailbox_name=form.mailbox_name.data,
+                                                actor=current_user._get_current_object())
             except ValidationFailed as exc:
                 return _form_failed("staff/admin/department.html", form, exc, dept=dept)
             flash(_("已保存部门：%(name)s。", name=dept.name), "success")
@@ -234,7 +248,8 @@ def make_blueprint() -> Blueprint:
         if form.validate_on_submit():
             try:
                 with unit_of_work():
-                    site = directory.create_site(form.department.data or "", form.name.data, form.base_url.data)
+                    site = directory.create_site(form.department.data or "", form.name.data, form.base_url.data,
+                                                 actor=current_user._get_current_object())
             except NotFound as exc:  # no such department: a mistake in this form, not a missing page
                 exc = ValidationFailed(exc.message, {"department": exc.message})
                 return _form_failed("staff/admin/sites.html", form, exc, sites=directory.all_sites())
@@ -256,7 +271,8 @@ def make_blueprint() -> Blueprint:
                     user = directory.create_user(
                         form.username.data, form.password.data or "", form.roles.data or [],
                         form.department.data or None, email=(form.email.data or "").strip() or None,
-                        display_name=(form.display_name.data or "").strip() or None)
+                        display_name=(form.display_name.data or "").strip() or None,
+                        actor=current_user._get_current_object())
             except ValidationFailed as exc:
                 form.password.data = ""
                 return _form_failed("staff/admin/users.html", form, exc, users=directory.all_users())
@@ -273,7 +289,7 @@ def make_blueprint() -> Blueprint:
         if form.validate_on_submit():
             try:
                 with unit_of_work():
-                    directory.set_roles(user, form.roles.data or [])
+                    directory.set_roles(user, form.roles.data or [], actor=current_user._get_current_object())
                     directory.set_active(user, bool(form.active.data), actor=current_user._get_current_object())
             except ValidationFailed as exc:
                 return _form_failed("staff/admin/user.html", form, exc, account=user)
@@ -323,7 +339,7 @@ def make_blueprint() -> Blueprint:
         parsed = _parse_day(day)
         try:
             with unit_of_work():
-                changed = calendar.clear_override(parsed)
+                changed = calendar.clear_override(parsed, actor=current_user._get_current_object())
         except NotFound as exc:
             flash(exc.message, "error")
             return redirect(url_for(".admin_calendar", year=parsed.year))
@@ -339,7 +355,8 @@ def make_blueprint() -> Blueprint:
         try:
             year = int(form.year.data or "")
             with unit_of_work():
-                calendar.confirm_year(year, (form.note.data or "").strip()[:200])
+                calendar.confirm_year(year, (form.note.data or "").strip()[:200],
+                                      actor=current_user._get_current_object())
         except ValueError:
             abort(400)
         except ValidationFailed as exc:
@@ -359,7 +376,8 @@ def make_blueprint() -> Blueprint:
                 return redirect(url_for(".admin_deadlines"))
             try:
                 with unit_of_work():
-                    calendar.set_deadline_days(form.kind.data or "", form.days.data)
+                    calendar.set_deadline_days(form.kind.data or "", form.days.data,
+                                               actor=current_user._get_current_object())
             except ValidationFailed as exc:
                 flash(exc.message, "error")
                 return redirect(url_for(".admin_deadlines"))
@@ -370,6 +388,16 @@ def make_blueprint() -> Blueprint:
                 for kind, days in calendar.deadline_settings().items()]
         return render_template("staff/admin/deadlines.html", rows=rows)
 
+    # Further back-office pages live in their own modules; each adds its routes to `bp`.
+    from . import account
+    account.register(bp)
+    from . import masks
+    masks.register(bp)
+    from . import audit_views
+    audit_views.register(bp)
+    from . import security_admin
+    security_admin.register(bp)
+    # (extra staff route modules: keep this line last)
     return bp
 
 

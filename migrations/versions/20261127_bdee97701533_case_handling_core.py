@@ -1,7 +1,7 @@
 """Case-handling core: departments, sites, staff, cases, timeline and the working-day calendar.
 
 Revision ID: bdee97701533
-Revises: 
+Revises:
 Create Date: 2026-11-27 08:40:05.236903
 
 """

@@ -1,0 +1,303 @@
+"""Finding and masking personal data in free text (Art. 17): nothing personal is published.
+
+The detector recognises, after normalising full-width characters (NFKC, one character at a
+time so that every offset still points into the original string):
+
+* ``id_number``: mainland resident ID numbers, 18 characters (GB 11643: valid province code,
+  a real birth date from 1900 up to today, ISO 7064 MOD 11-2 check character, ``X`` or ``x``),
+  also grouped 6-8-4 with spaces, and the 15-digit legacy form (birth date 19YYMMDD);
+* ``mobile``: 1[3-9] and nine more digits, optionally after +86 / 86 / (+86), optionally grouped
+  3-4-4 with spaces or hyphens;
+* ``landline``: an area code (010, 02x or 0xxx; or without the 0 after +86) and a 7–8 digit
+  local number (not starting with 0), with an optional extension;
+* ``email``: e-mail addresses;
+* ``bank_card``: 13–19 digits (optionally grouped in fours by spaces or hyphens) with a card
+  issuer's leading digits (3, 4, 5, 6, 9, or 2221–2720) that pass the Luhn check;
+* ``address``: a street-number / building / unit / room sequence (``100号3栋2单元501室``,
+  ``5号楼1单元302``, ``7栋1203室``) that reaches a building or house number AND a unit or room.
+  Only the numbered part is masked: the district, road or estate name before it stays.
+
+A number is always judged as a whole: it is never taken out of a longer run of digits, so order
+numbers, timestamps, case numbers (2026112700042), amounts and dates are left alone, and so is
+anything that fails its check (a bad ID check character, an impossible birth date, a Luhn
+failure, an 11-digit number not starting with 1[3-9]).
+
+Mask format: each match is replaced, as a whole, by a fixed bracketed label naming what was
+there — ``[身份证号]``, ``[手机号]``, ``[固定电话]``, ``[电子邮箱]``, ``[银行卡号]``, ``[详细地址]`` and,
+for a stretch a reviewer masked by hand, ``[个人信息]``. None of a match's characters survive, and
+the text around it is left byte for byte as it was.
+
+This module is pure: no Flask, no database. Stored masks are the job of
+interact/services/masks.py.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+# The labels are written into the published copy, so they are data, not interface text.
+MASKS = {
+    "id_number": "[身份证号]",  # i18n: data
+    "mobile": "[手机号]",  # i18n: data
+    "landline": "[固定电话]",  # i18n: data
+    "email": "[电子邮箱]",  # i18n: data
+    "bank_card": "[银行卡号]",  # i18n: data
+    "address": "[详细地址]",  # i18n: data
+    "manual": "[个人信息]",  # i18n: data
+}
+LABELS = tuple(MASKS)
+
+# GB/T 2260 province-level codes: the first two digits of every resident ID number.
+PROVINCES = frozenset({
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+    50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
+})
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+
+
+@dataclass(frozen=True)
+class Match:
+    """One piece of personal data: its span in the original text, its kind and the text itself."""
+
+    start: int
+    end: int
+    label: str
+    text: str
+
+
+# --- normalisation ----------------------------------------------------------------------------
+
+def normalise(text: str) -> str:
+    """NFKC per character where it yields one character, so offsets match the original string."""
+    out = []
+    for ch in text:
+        if ch.isascii():
+            out.append(ch)
+            continue
+        folded = unicodedata.normalize("NFKC", ch)
+        out.append(folded if len(folded) == 1 else ch)
+    return "".join(out)
+
+
+def _digits(text: str) -> str:
+    """Only the ASCII digits of `text`."""
+    return re.sub(r"[^0-9]", "", text)
+
+
+# --- checks -----------------------------------------------------------------------------------
+
+def id_check_char(first17: str) -> str:
+    """The GB 11643 (ISO 7064 MOD 11-2) check character of the first 17 digits."""
+    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
+    return ID_CHECK[total % 11]
+
+
+def _real_date(year: int, month: int, day: int, today: date) -> bool:
+    """Whether Y-M-D is a calendar date from 1900 up to `today`."""
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        return False
+    return date(1900, 1, 1) <= born <= today
+
+
+def valid_id_number(value: str, today: date | None = None) -> bool:
+    """Whether `value` (18 or 15 characters, no spaces) is a plausible resident ID number."""
+    today = today or date.today()
+    value = value.upper()
+    if len(value) == 18:
+        if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+            return False
+        if int(value[:2]) not in PROVINCES:
+            return False
+        if not _real_date(int(value[6:10]), int(value[10:12]), int(value[12:14]), today):
+            return False
+        return id_check_char(value[:17]) == value[17]
+    if len(value) == 15 and value.isdigit():
+        return int(value[:2]) in PROVINCES and _real_date(
+            1900 + int(value[6:8]), int(value[8:10]), int(value[10:12]), today)
+    return False
+
+
+def luhn_ok(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn check."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+def valid_bank_card(digits: str) -> bool:
+    """Whether 13–19 digits look like a payment card: an issuer's leading digits and Luhn."""
+    if not 13 <= len(digits) <= 19:
+        return False
+    # Without an issuer prefix, dates, timestamps and case numbers would pass Luhn one time in ten.
+    issuer = digits[0] in "34569" or (len(digits) == 16 and 2221 <= int(digits[:4]) <= 2720)
+    return issuer and luhn_ok(digits)
+
+
+def is_mobile(value: str) -> bool:
+    """Whether `value` is, as a whole, a mobile number (with or without +86 and separators)."""
+    norm = normalise(value.strip())
+    return bool(_MOBILE.fullmatch(norm))
+
+
+# --- patterns (on the normalised text) ---------------------------------------------------------
+
+_NOT_DIGIT_BEFORE = r"(?<![0-9])"
+_NOT_DIGIT_AFTER = r"(?![0-9])"
+
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]*[A-Za-z0-9_%+-])?"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}(?![A-Za-z0-9-])"
+)
+_ID18 = re.compile(_NOT_DIGIT_BEFORE + r"[0-9]{6}( ?)[0-9]{8}\1[0-9]{3}[0-9Xx](?![0-9A-Za-z])")
+_ID15 = re.compile(_NOT_DIGIT_BEFORE + r"[0-9]{15}" + _NOT_DIGIT_AFTER)
+_CARD = re.compile(
+    _NOT_DIGIT_BEFORE
+    + r"(?:[0-9]{13,19}|[0-9]{4}(?:([ -])[0-9]{4}){2,3}(?:\1[0-9]{1,4})?|[0-9]{6}([ -])[0-9]{10,13})"
+    + _NOT_DIGIT_AFTER
+)
+_MOBILE_PREFIX = r"(?:(?:\(\+?86\)|\+?86)[ -]?)?"
+_MOBILE = re.compile(_NOT_DIGIT_BEFORE + _MOBILE_PREFIX + r"1[3-9][0-9](?:[ -]?[0-9]{4}){2}" + _NOT_DIGIT_AFTER)
+_LOCAL = r"(?:[1-9][0-9]{6,7}|[1-9][0-9]{2,3}[ -][0-9]{4})"
+_EXTENSION = r"(?:(?:-|转|分机|(?:ext|EXT|Ext)\.? ?)[0-9]{1,6})?"  # i18n: data
+_LANDLINE = re.compile(
+    r"(?:"
+    + _NOT_DIGIT_BEFORE + r"0(?:10|2[0-9]|[3-9][0-9]{2})[ -]?"
+    + r"|\(0(?:10|2[0-9]|[3-9][0-9]{2})\) ?"
+    + r"|(?:\(\+?86\)|(?<![0-9])\+?86)[ -]?\(?0?(?:10|2[0-9]|[3-9][0-9]{2})\)?[ -]?"
+    + r")" + _LOCAL + _EXTENSION + _NOT_DIGIT_AFTER
+)
+
+# Addresses: numbered parts after a road, estate or building name, e.g. 100号 3栋 2单元 501室.
+_NUM = r"(?:[0-9]{1,5}|[A-Za-z]|[一二三四五六七八九十两〇零]{1,3})"  # i18n: data
+_BUILDING_MARKS = ("号院", "号楼", "号", "栋", "幢", "座")  # i18n: data
+_UNIT_OR_ROOM_MARKS = ("单元", "号房", "室", "户", "房")  # i18n: data
+_OTHER_MARKS = ("弄", "层", "楼")  # i18n: data
+# A bare number right after one of these is the room: 1单元302, 7栋1203, 12层1201.
+_BARE_ROOM_AFTER = ("单元", "栋", "幢", "号楼", "座", "层", "楼")  # i18n: data
+_MARKS = sorted(_BUILDING_MARKS + _UNIT_OR_ROOM_MARKS + _OTHER_MARKS, key=len, reverse=True)
+_ADDRESS_PART = re.compile(
+    r"(?:" + _NUM + r"|[0-9]{1,5}-[0-9]{1,5}(?=" + "|".join(_UNIT_OR_ROOM_MARKS) + r"))"
+    r"(?P<mark>" + "|".join(_MARKS) + r")"
+)
+_BARE_ROOM = re.compile(r"[0-9]{2,5}(?![0-9])")
+
+
+# --- detection --------------------------------------------------------------------------------
+
+def _emails(norm: str) -> Iterable[Match]:
+    """E-mail addresses."""
+    for m in _EMAIL.finditer(norm):
+        yield Match(m.start(), m.end(), "email", "")
+
+
+def _id_numbers(norm: str, today: date) -> Iterable[Match]:
+    """Resident ID numbers, 18-character and legacy 15-digit, that pass every check."""
+    for m in _ID18.finditer(norm):
+        if valid_id_number(m.group().replace(" ", ""), today):
+            yield Match(m.start(), m.end(), "id_number", "")
+    for m in _ID15.finditer(norm):
+        if valid_id_number(m.group(), today):
+            yield Match(m.start(), m.end(), "id_number", "")
+
+
+def _bank_cards(norm: str) -> Iterable[Match]:
+    """Payment card numbers that pass the issuer and Luhn checks."""
+    for m in _CARD.finditer(norm):
+        if valid_bank_card(_digits(m.group())):
+            yield Match(m.start(), m.end(), "bank_card", "")
+
+
+def _mobiles(norm: str) -> Iterable[Match]:
+    """Mobile numbers."""
+    for m in _MOBILE.finditer(norm):
+        yield Match(m.start(), m.end(), "mobile", "")
+
+
+def _landlines(norm: str) -> Iterable[Match]:
+    """Landline numbers with an area code."""
+    for m in _LANDLINE.finditer(norm):
+        yield Match(m.start(), m.end(), "landline", "")
+
+
+def _addresses(norm: str) -> Iterable[Match]:
+    """Detailed addresses: a chain of numbered parts reaching a house or building and a unit or room."""
+    parts = [p for p in _ADDRESS_PART.finditer(norm)
+             if p.start() == 0 or not (norm[p.start() - 1].isascii() and norm[p.start() - 1].isalnum())]
+    i = 0
+    while i < len(parts):
+        chain = [parts[i]]
+        i += 1
+        # Parts belong together when they touch or are one space apart.
+        while i < len(parts) and norm[chain[-1].end():parts[i].start()] in ("", " "):
+            chain.append(parts[i])
+            i += 1
+        marks = [p.group("mark") for p in chain]
+        end = chain[-1].end()
+        has_room = any(mark in _UNIT_OR_ROOM_MARKS for mark in marks)
+        if marks[-1] in _BARE_ROOM_AFTER:
+            bare = _BARE_ROOM.match(norm, end)
+            if bare:
+                end, has_room = bare.end(), True
+        if has_room and any(mark in _BUILDING_MARKS for mark in marks):
+            yield Match(chain[0].start(), end, "address", "")
+
+
+# Earlier kinds win an overlap: an e-mail holding digits is an e-mail, an ID number is never
+# also read as a card, a card is never also read as a phone.
+_PRIORITY = ("email", "id_number", "bank_card", "mobile", "landline", "address")
+
+
+def find(text: str, today: date | None = None) -> list[Match]:
+    """Every piece of personal data in `text`: non-overlapping, sorted, with original offsets."""
+    if not text:
+        return []
+    today = today or date.today()
+    norm = normalise(text)
+    found = [*_emails(norm), *_id_numbers(norm, today), *_bank_cards(norm), *_mobiles(norm),
+             *_landlines(norm), *_addresses(norm)]
+    found.sort(key=lambda m: (_PRIORITY.index(m.label), m.start, -(m.end - m.start)))
+    chosen: list[Match] = []
+    for m in found:
+        if all(m.end <= c.start or m.start >= c.end for c in chosen):
+            chosen.append(Match(m.start, m.end, m.label, text[m.start:m.end]))
+    return sorted(chosen, key=lambda m: m.start)
+
+
+# --- masking ----------------------------------------------------------------------------------
+
+def merge(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Sort spans and join overlapping ones; a joined span keeps the first span's label."""
+    merged: list[tuple[int, int, str]] = []
+    for start, end, label in sorted(spans):
+        if start >= end:
+            continue
+        if merged and start < merged[-1][1]:
+            prev = merged[-1]
+            merged[-1] = (prev[0], max(prev[1], end), prev[2])
+        else:
+            merged.append((start, end, label))
+    return merged
+
+
+def mask(text: str, matches: Iterable[Match] | None = None) -> str:
+    """`text` with every match replaced by its label's mask; everything else unchanged."""
+    if matches is None:
+        matches = find(text)
+    spans = merge((m.start, m.end, m.label) for m in matches)
+    out, pos = [], 0
+    for start, end, label in spans:
+        out.append(text[pos:start])
+        out.append(MASKS.get(label, MASKS["manual"]))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)

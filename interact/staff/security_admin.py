@@ -1,0 +1,73 @@
+"""The administrator's security settings page (`/staff/admin/security`) and the content-rule
+flags shown to staff on a case page.
+
+The page switches the public forms' image CAPTCHA on or off and maintains the government
+domains and the sensitive words of the content rules (Art. 17). The service
+(interact.services.settings) validates, stores and audits every change.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, TextAreaField
+
+from ..errors import ValidationFailed
+from ..models import Role
+from ..services import audit, content_rules, settings
+from ..services.tx import unit_of_work
+from . import auth
+
+
+class SecurityForm(FlaskForm):
+    """The CAPTCHA switch and the two lists, one entry per line."""
+
+    captcha_enabled = BooleanField(_l("公众提交表单启用图片验证码"))
+    gov_domains = TextAreaField(_l("政府网站域名（每行一个，含其下级域名）"))
+    sensitive_words = TextAreaField(_l("敏感词（每行一个）"))
+
+
+def register(bp: Blueprint) -> None:
+    """Add the security settings page and the case-flag helpers to the staff blueprint."""
+
+    @bp.context_processor
+    def content_rule_helpers():
+        """`case_flags(case)` and the flag labels for the case page's "需注意" box."""
+        return {"case_flags": content_rules.flags_for, "FLAG_KINDS": content_rules.FLAG_KINDS,
+                "FLAG_FIELDS": content_rules.FIELD_LABELS}
+
+    @bp.route("/admin/security", methods=["GET", "POST"])
+    @auth.role_required(Role.admin)
+    def admin_security():
+        """Show and save the CAPTCHA switch, the government domains and the sensitive words."""
+        form = SecurityForm()
+        if form.validate_on_submit():
+            actor = current_user._get_current_object()
+            try:
+                with unit_of_work():
+                    changed = settings.update(
+                        actor, **{settings.CAPTCHA: bool(form.captcha_enabled.data),
+                                  settings.GOV_DOMAINS: settings.split_lines(form.gov_domains.data or ""),
+                                  settings.SENSITIVE_WORDS: settings.split_lines(form.sensitive_words.data or "")})
+            except ValidationFailed as exc:
+                audit.record_now("settings.change", user=actor, object_type="setting",
+                                 details={"fields": sorted(exc.fields)})
+                flash(exc.message, "error")
+                for name, message in exc.fields.items():
+                    getattr(form, name).errors = [message]
+                return _page(form), 400
+            flash(_("已保存安全设置。") if changed else _("设置没有变化。"), "success" if changed else "info")
+            return redirect(url_for(".admin_security"))
+        if not form.is_submitted():
+            form.captcha_enabled.data = settings.captcha_enabled()
+            form.gov_domains.data = "\n".join(settings.gov_domains())
+            form.sensitive_words.data = "\n".join(settings.sensitive_words())
+        return _page(form)
+
+
+def _page(form: SecurityForm) -> str:
+    """The settings page."""
+    return render_template("staff/admin/security.html", form=form,
+                           domain_count=len(settings.gov_domains()), word_count=len(settings.sensitive_words()))
