@@ -136,6 +136,8 @@ class User(UserMixin, db.Model):
     # Two-factor authentication (TOTP); the secret is only active once enrolment is confirmed.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last TOTP time step accepted: a code, once used, cannot be replayed in its window.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     department: Mapped[Department | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(

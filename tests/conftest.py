@@ -200,12 +200,18 @@ def login(client, username: str, password: str = PASSWORD):
 
 
 def totp_now(username: str) -> str:
-    """The current TOTP code of a user who has enrolled two-factor authentication."""
+    """The current TOTP code of a user who has enrolled two-factor authentication.
+
+    A code is accepted once (replays are refused), and tests sign the same user in several
+    times within one 30-second step: forgetting the last used step stands for time passing.
+    """
     import pyotp
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
     secret = db.session.scalar(select(User.totp_secret).where(User.username == username))
     assert secret, f"{username} has no TOTP secret"
+    db.session.execute(update(User).where(User.username == username).values(totp_last_step=None))
+    db.session.commit()
     return pyotp.TOTP(secret).now()
 
 

@@ -474,3 +474,17 @@ def test_an_admin_can_remove_a_lost_authenticator(client, world, runner):
 def test_the_world_fixture_users_who_need_2fa_have_it(world):
     assert twofactor.enabled(world.admin) and twofactor.enabled(world.reviewer)
     assert not twofactor.enabled(world.handler)
+
+
+def test_a_totp_code_cannot_be_replayed(world):
+    totp = pyotp.TOTP(world.reviewer.totp_secret)
+    step = totp.timecode(utcnow())
+    world.reviewer.totp_last_step = None
+    assert twofactor.verify(world.reviewer, totp.generate_otp(step)) == "totp"
+    # The same code again, within its 30 seconds, is a replay.
+    assert twofactor.verify(world.reviewer, totp.generate_otp(step)) is None
+    # An older code (the previous step, still inside the drift window) is refused too.
+    assert twofactor.verify(world.reviewer, totp.generate_otp(step - 1)) is None
+    # The next step's code is later than the one used, so it is accepted, once.
+    assert twofactor.verify(world.reviewer, totp.generate_otp(step + 1)) == "totp"
+    assert twofactor.verify(world.reviewer, totp.generate_otp(step + 1)) is None

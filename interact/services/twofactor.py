@@ -8,6 +8,7 @@ Administrators and reviewers must enrol (MLPS level 3); every other staff user m
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 import pyotp
@@ -70,10 +71,27 @@ def _normalise(code: str) -> str:
     return "".join(ch for ch in (code or "") if ch not in " -\t").lower()
 
 
-def _totp_ok(secret: str, code: str) -> bool:
-    """Whether `code` is the current TOTP (or the one before or after, for clock drift)."""
+def _totp_step(secret: str, code: str, after: int | None = None) -> int | None:
+    """The time step whose TOTP is `code` (now, or one step either side for clock drift), if
+    it is later than `after`; None otherwise."""
     code = _normalise(code)
-    return len(code) == 6 and code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(utcnow())
+    for step in (now - 1, now, now + 1):
+        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _use_totp(user: User, code: str) -> bool:
+    """Accept a TOTP code once: a code already used (or an older one) is refused as a replay."""
+    step = _totp_step(user.totp_secret or "", code, after=user.totp_last_step)
+    if step is None:
+        return False
+    user.totp_last_step = step
+    return True
 
 
 def _code_hash(code: str) -> str:
@@ -100,7 +118,7 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     """Enable TOTP once the app shows the right code; return the new recovery codes."""
     if enabled(user):
         raise Conflict(_("已启用两步验证。"))
-    if not user.totp_secret or not _totp_ok(user.totp_secret, code):
+    if not user.totp_secret or not _use_totp(user, code):
         msg = _("验证码不正确，请核对手机上的时间后重新输入。")
         raise ValidationFailed(msg, {"code": msg})
     user.totp_enabled_at = utcnow()
@@ -119,7 +137,7 @@ def verify(user: User, code: str) -> str | None:
     """Check a second-factor code: "totp", "recovery" (now used up), or None when wrong."""
     if not enabled(user):
         return None
-    if _totp_ok(user.totp_secret, code):
+    if _use_totp(user, code):
         return "totp"
     normalised = _normalise(code)
     if len(normalised) != _CODE_GROUPS * _CODE_GROUP_LEN:
@@ -183,6 +201,7 @@ def _clear(user: User) -> None:
     """Forget the secret and every recovery code."""
     user.totp_secret = None
     user.totp_enabled_at = None
+    user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.flush()
 
