@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from . import config as config_module
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, login_manager, mail, migrate
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COOKIE_NAMES = {"public": "interact_public", "staff": "interact_staff", "all": "interact"}
@@ -42,6 +42,7 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
     csrf.init_app(app)
+    mail.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
     from . import logs, web

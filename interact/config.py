@@ -54,6 +54,19 @@ def load(instance_path: str) -> dict:
         "INTERACT_MAX_UPLOAD_BYTES": int(env("MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),
         "INTERACT_MAX_ATTACHMENTS": int(env("MAX_ATTACHMENTS", "5")),
         "INTERACT_TOKEN_DAYS": int(env("TOKEN_DAYS", "90")),
+        # Links in mail point here: the public site, and the back office (intranet) for staff.
+        "INTERACT_PUBLIC_URL": env("PUBLIC_URL", "http://127.0.0.1:5000"),
+        "INTERACT_STAFF_URL": env("STAFF_URL", "http://127.0.0.1:5000"),
+        # Flask-Mail, from INTERACT_MAIL_*.
+        "MAIL_SERVER": env("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(env("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": env_bool("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": env_bool("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": env("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "noreply@localhost"),
+        "INTERACT_MAIL_MAX_ATTEMPTS": int(env("MAIL_MAX_ATTEMPTS", "8")),
+        "INTERACT_MAIL_RETRY_SECONDS": int(env("MAIL_RETRY_SECONDS", "60")),
         # Keyed into query-code hashes; defaults to the secret key. Changing it voids issued codes.
         "INTERACT_QUERY_CODE_PEPPER": env("QUERY_CODE_PEPPER"),
         # The whole request may carry every attachment plus the form itself.

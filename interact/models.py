@@ -138,6 +138,8 @@ class User(UserMixin, db.Model):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last TOTP time step accepted: a code, once used, cannot be replayed in its window.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # "immediate": one mail per notification; "digest": one mail a day.
+    notify_mode: Mapped[str] = mapped_column(String(16), default="immediate", server_default="immediate")
 
     department: Mapped[Department | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -276,6 +278,14 @@ class Case(db.Model):
     deadline_days: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Extensions (延期) move due_at by working days; the original deadline stays derivable
+    # from submitted_on + deadline_days, and on-time is judged against the extended one.
+    extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extension_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    original_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Supervision (督办) by the dispatch office.
+    urge_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_urged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_transfer_reason: Mapped[str | None] = mapped_column(Text)
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -476,3 +486,78 @@ class AuditEntry(db.Model):
     details: Mapped[str] = mapped_column(Text, default="")  # JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class OutboxMessage(db.Model):
+    """One e-mail waiting to be sent, written in the same transaction as the change behind it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(255))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[str] = mapped_column(Text, default="{}")  # JSON, e.g. List-Unsubscribe
+    template: Mapped[str] = mapped_column(String(64))
+    # Makes queuing idempotent (a reminder per case, threshold and person is queued once).
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DigestItem(db.Model):
+    """A staff notification held for the recipient's daily digest."""
+
+    __tablename__ = "digest_items"
+    __table_args__ = (Index("ix_digest_items_user_pending", "user_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    template: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    summary: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ExtensionRequest(db.Model):
+    """A handler's request for more working days (延期), decided by a dispatcher."""
+
+    __tablename__ = "extension_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | denied
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+    old_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    new_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Subscription(db.Model):
+    """A reader's e-mail subscription to newly published records (Art. 18), double opt-in."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_scope", "scope", "scope_value", "confirmed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    scope: Mapped[str] = mapped_column(String(16))  # all | department | kind
+    scope_value: Mapped[str] = mapped_column(String(64), default="")
+    frequency: Mapped[str] = mapped_column(String(16))  # immediate | daily
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

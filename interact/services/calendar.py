@@ -114,25 +114,30 @@ def clear_override(day: date, actor: User | None = None) -> int:
 
 
 def recompute_open_deadlines() -> int:
-    """Recompute `due_at` of every open case; returns how many cases changed.
+    """Recompute `due_at` (and the original deadline) of every open case; returns how many
+    cases changed.
 
-    Cases are grouped by (submission date, allowed days), so the work grows with the number
-    of distinct submission days, not with the number of cases.
+    Cases are grouped by (submission date, allowed days, extension days), so the work grows
+    with the number of distinct submission days, not with the number of cases.
     """
     cal = current_calendar()
     groups = db.session.execute(
-        select(Case.submitted_on, Case.deadline_days).where(Case.status.in_(OPEN_STATUSES)).distinct()
+        select(Case.submitted_on, Case.deadline_days, Case.extension_days)
+        .where(Case.status.in_(OPEN_STATUSES)).distinct()
     ).all()
     changed = 0
     tz = tz_name()
-    for submitted_on, days in groups:
+    for submitted_on, days, extra in groups:
         anchor = datetime(submitted_on.year, submitted_on.month, submitted_on.day, 12, tzinfo=local_tz())
-        new_due = due_at(anchor, days, cal, tz)
+        original = due_at(anchor, days, cal, tz)
+        new_due = due_at(anchor, days + extra, cal, tz)
         result = db.session.execute(
             update(Case)
             .where(Case.status.in_(OPEN_STATUSES), Case.submitted_on == submitted_on,
-                   Case.deadline_days == days, Case.due_at != new_due)
-            .values(due_at=new_due)
+                   Case.deadline_days == days, Case.extension_days == extra,
+                   (Case.due_at != new_due) | (Case.original_due_at != original)
+                   | Case.original_due_at.is_(None))
+            .values(due_at=new_due, original_due_at=original)
             .execution_options(synchronize_session=False)
         )
         changed += result.rowcount or 0

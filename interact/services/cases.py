@@ -175,6 +175,7 @@ def submit_case(sub: Submission, now: datetime | None = None) -> tuple[Case, str
     now = now or utcnow()
     submitted_on = local_date(now, calendar.tz_name())
     days = calendar.deadline_days(sub.kind)
+    due = calendar.compute_due_at(now, days)
     number = next_case_number(submitted_on)
     code = new_query_code()
     status = Status.assigned if department is not None else Status.submitted
@@ -186,7 +187,7 @@ def submit_case(sub: Submission, now: datetime | None = None) -> tuple[Case, str
         phone=sub.phone.strip(), email=(sub.email or "").strip() or None,
         publish_consent=bool(sub.publish), query_code_hash=hash_query_code(number, code),
         submitted_at=now, submitted_on=submitted_on, deadline_days=days,
-        due_at=calendar.compute_due_at(now, days), transfer_count=0,
+        due_at=due, original_due_at=due, transfer_count=0, extension_days=0, extension_count=0,
     )
     for item in checked:
         case.attachments.append(attachment_service.store(item))
