@@ -389,3 +389,71 @@ def aware(*args) -> datetime:
 
 __all__ = ["PASSWORD", "Upload", "aware", "csrf_from", "inspect", "login", "pdf_bytes", "png_bytes",
            "post_form", "submission", "totp_now"]
+
+
+class SMTPRecorder:
+    """A real SMTP server (aiosmtpd) on localhost that keeps every message it receives."""
+
+    def __init__(self):
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.messages: list = []
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        """Keep the message, parsed, with its envelope recipients."""
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        message.envelope_to = list(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 OK"
+
+    def start(self) -> None:
+        """Listen on the chosen port."""
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        """Stop listening (mail sent now fails to connect)."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def to(self, address: str) -> list:
+        """The messages delivered to `address`."""
+        return [m for m in self.messages if address in m.envelope_to]
+
+    @staticmethod
+    def text_of(message) -> str:
+        """The plain-text part of a message."""
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    @staticmethod
+    def html_of(message) -> str:
+        """The HTML part of a message."""
+        return message.get_body(preferencelist=("html",)).get_content()
+
+
+@pytest.fixture
+def smtp(app):
+    """A running SMTP server, with the app's Flask-Mail settings pointed at it."""
+    server = SMTPRecorder()
+    server.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_USE_TLS=False,
+                      MAIL_USE_SSL=False, MAIL_USERNAME=None, MAIL_PASSWORD=None,
+                      MAIL_DEFAULT_SENDER="noreply@interact.example.gov.cn")
+    # Flask-Mail copies its settings when the app is built, and suppresses sending in testing.
+    state = app.extensions["mail"]
+    state.server, state.port, state.use_tls, state.use_ssl = "127.0.0.1", server.port, False, False
+    state.username = state.password = None
+    state.default_sender = "noreply@interact.example.gov.cn"
+    state.suppress = False
+    yield server
+    server.stop()
