@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 
 import click
 from flask import current_app
@@ -22,7 +22,7 @@ from .kinds import KINDS
 from .models import Role
 from .services import calendar, directory, passwords, twofactor
 from .services.tx import unit_of_work
-from .timeutil import format_local
+from .timeutil import format_local, local_tz
 from .workdays import parse_when
 
 ROLE_CODES = ", ".join(r.value for r in Role)
@@ -42,6 +42,19 @@ class CommandFailed(click.ClickException):
         click.echo(_("错误：%(message)s", message=self.message), file=file)
         for name, text in self.fields.items():
             click.echo(f"  {name}: {text}", file=file)
+
+
+def parse_moment(text: str) -> datetime:
+    """An --as-of value: an ISO date or datetime; without an offset it is local time, and a
+    bare date means its local midnight."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandFailed(_("无法识别的日期或时间：%(text)s（应为 YYYY-MM-DD 或 ISO 时间，如 2026-09-30T08:00:00+08:00）",
+                              text=text)) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=local_tz())
+    return moment
 
 
 @contextmanager
@@ -407,6 +420,12 @@ def init_app(app) -> None:
     app.cli.add_command(pii)
     from .audit_cli import audit_group
     app.cli.add_command(audit_group)
+    from .remind_cli import remind_command
+    app.cli.add_command(remind_command)
+    from .mail_cli import mail_group
+    app.cli.add_command(mail_group)
+    from .subscriptions_cli import subscriptions_group
+    app.cli.add_command(subscriptions_group)
     # (extra command groups: keep this line last)
     app.cli.add_command(demo_command)
 

@@ -3,9 +3,10 @@
 Three budgets, each shared by the routes that spend it, so that switching between the HTML
 form and the API gains nothing:
 
-- "submit": registering a case (the citizen form and `POST /api/v1/cases`);
-- "lookup": anything that tries a query code (the query form, the rating form, and the
-  API's case and rating endpoints), so that codes cannot be guessed;
+- "submit": registering a case (the citizen form and `POST /api/v1/cases`), and asking for
+  a subscription to published records (it mails a confirmation);
+- "lookup": anything that tries a query code (the query form, the rating form, the lost-code
+  form, and the API's case and rating endpoints), so that codes cannot be guessed;
 - "login": staff sign-in attempts (the per-account lockout is separate).
 
 The limits come from INTERACT_RATELIMIT_SUBMIT / _LOOKUP / _LOGIN; the counters live in
@@ -40,7 +41,10 @@ BUDGETS = {
 ENDPOINTS: dict[str, tuple[str, list[str] | None]] = {
     "public.new_case": ("submit", ["POST"]),
     "api_public.submit": ("submit", None),
+    # A subscription request makes the platform mail an address: the same budget as a case.
+    "public.subscribe": ("submit", ["POST"]),
     "public.query": ("lookup", ["POST"]),
+    "public.query_reset": ("lookup", ["POST"]),
     "public.rate": ("lookup", None),
     "api_public.case": ("lookup", None),
     "api_public.rate": ("lookup", None),

@@ -56,6 +56,11 @@ EVENT_LABELS: dict[str, object] = {
     "return": _l("退回修改"),
     "rate": _l("评价"),
     "recompute_due": _l("办理期限调整"),
+    "extension_request": _l("申请延期"),
+    "extension_approve": _l("批准延期"),
+    "extension_deny": _l("不批准延期"),
+    "urge": _l("督办"),
+    "reissue_code": _l("重新发送查询码"),
     **{a: t.label for a, t in TRANSITIONS.items()},
 }
 

@@ -126,7 +126,8 @@ def test_document_enums_match_the_registries(client):
     assert schemas["StaffCase"]["properties"]["status"]["enum"] == [
         "submitted", "assigned", "handling", "pending_review", "replied", "declined"]
     action = spec["components"]["parameters"]["Action"]["schema"]["enum"]
-    assert action == ["dispatch", "accept", "transfer", "reply", "decline", "review"]
+    assert action == ["dispatch", "accept", "transfer", "reply", "decline", "review",
+                      "request_extension", "decide_extension", "urge"]
     assert "phone" not in schemas["Record"]["properties"] and "email" not in schemas["Record"]["properties"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import csrf_from, post_form, png_bytes
+from conftest import csrf_from, png_bytes, post_form
 from sqlalchemy import func, select
 
 from interact.extensions import db

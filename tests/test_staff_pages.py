@@ -255,8 +255,8 @@ def test_case_page_shows_private_fields_deadline_and_timeline(client, world, cre
                  "提交", "受理", "待受理 → 办理中", "handler", "light-"):
         assert text in html, text
     assert f"/staff/cases/{case.number}/attachments/{case.attachments[0].id}" in html
-    # Exactly the actions a handler may take on a case in handling.
-    assert re.findall(r'action="/staff/cases/\d+/(\w+)"', html) == ["transfer", "reply", "decline"]
+    # Exactly the actions a handler may take on a case in handling (and, before the deadline, 延期).
+    assert re.findall(r'action="/staff/cases/\d+/(\w+)"', html) == ["transfer", "reply", "decline", "extension"]
 
 
 def test_full_workflow_through_the_html_pages(client, world, create_case):

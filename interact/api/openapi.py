@@ -13,9 +13,11 @@ from flask import Blueprint, jsonify
 from ..kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
 from ..models import Status
 from ..privacy import LABELS as MASK_LABELS
-from ..services.cases import LIMITS
+from ..services.cases import ACTIONS, LIMITS
+from ..services.deadlines import MAX_EXTENSION_DAYS
 from ..services.masks import FIELDS as MASK_FIELDS
 from ..services.masks import MAX_MANUAL
+from ..services.supervision import URGE_NOTE_LIMIT
 from ..workflow import EVENT_LABELS, TRANSITIONS
 
 OPENAPI_VERSION = "3.1.0"
@@ -108,6 +110,15 @@ def datetime_() -> dict:
 def date_() -> dict:
     """A local calendar date."""
     return string("Local calendar date YYYY-MM-DD.", format="date")
+
+
+def extension_properties() -> dict:
+    """Whether and by how much the deadline was extended; `due_date` is the extended one."""
+    return {
+        "extended": boolean("The deadline was extended; on-time is judged against the extended one."),
+        "extension_days": integer("Working days added by approved extensions.", minimum=0),
+        "original_due_date": date_(),
+    }
 
 
 def json_content(schema: dict) -> dict:
@@ -234,6 +245,7 @@ def public_schemas() -> dict:
             "number": string(), "kind": enum(KINDS), "status": enum(Status.__members__),
             "status_label": string(), "department": nullable(ref("Department")),
             "title": string(), "content": string(), "submitted_at": datetime_(), "due_date": date_(),
+            **extension_properties(),
             "events": array(ref("Event")), "reply": nullable(ref("Answer")), "rating": nullable(ref("Rating")),
         }),
         "Record": obj({
@@ -241,8 +253,8 @@ def public_schemas() -> dict:
             "title": string("Reviewed, masked copy."), "content": string("Reviewed, masked copy."),
             "name": string("Masked: the family name and one * per other character."),
             "department": nullable(ref("Department")),
-            "submitted_at": datetime_(), "due_date": date_(), "replied_at": datetime_(),
-            "reply": string("Reviewed, masked copy."),
+            "submitted_at": datetime_(), "due_date": date_(), **extension_properties(),
+            "replied_at": datetime_(), "reply": string("Reviewed, masked copy."),
             "working_days_used": nullable(integer()), "on_time": nullable(boolean()),
             "rating": nullable(enum(RATINGS)),
         }, description="A published handling record. Phone and e-mail are never part of it."),
@@ -307,6 +319,12 @@ def staff_schemas() -> dict:
             "error_type": nullable(ref("Coded")), "title": string(), "content": string(),
             "name": string(), "phone": string(), "email": nullable(string()), "publish_consent": boolean(),
             "submitted_at": datetime_(), **deadline,
+            "original_due_date": date_(),
+            "extension_days": integer("Working days added by approved extensions.", minimum=0),
+            "extension_count": integer("Approved extensions.", minimum=0),
+            "extension_request": nullable(ref("ExtensionRequest")),
+            "urge_count": integer("Times the dispatch office urged this case.", minimum=0),
+            "last_urged_at": nullable(datetime_()),
             "working_days_used": nullable(integer()), "on_time": nullable(boolean()),
             "transfer_count": integer(minimum=0), "last_transfer_reason": nullable(string()),
             "handler": nullable(ref("UserRef")), "draft": nullable(ref("Draft")),
@@ -319,6 +337,11 @@ def staff_schemas() -> dict:
         }, description="Everything staff may see of a case, private fields included. `masks` is given "
                        "only to a user who may review the case now, otherwise it is null."),
         **mask_schemas(),
+        "ExtensionRequest": obj({
+            "days": integer(minimum=1, maximum=MAX_EXTENSION_DAYS), "reason": string(),
+            "status": enum(["pending", "approved", "denied"]), "requested_by": nullable(ref("UserRef")),
+            "requested_at": datetime_(),
+        }, description="The extension request waiting for a dispatcher's decision."),
         "CaseFlag": obj({  # content-rule flags for the reviewer; they never change the text
             "kind": enum(["external_link", "sensitive_word"],
                          "A link outside the government domains, or a sensitive word (Art. 17)."),
@@ -377,6 +400,22 @@ def action_schemas() -> dict:
         }, required=["decision"], description="review: pending_review → replied/declined (approve) or → "
                                               "handling (return), by a reviewer of the department "
                                               "who did not write the draft."),
+        "RequestExtensionBody": obj({
+            "days": integer("Working days to add, counted from the current due date.", minimum=1,
+                            maximum=MAX_EXTENSION_DAYS),
+            "reason": string(maxLength=LIMITS["reason"]),
+        }, required=["days", "reason"],
+            description="request_extension: a handler of the department, while the case is assigned "
+                        "or handling and before its deadline; one pending request at a time (409 otherwise)."),
+        "DecideExtensionBody": obj({
+            "decision": enum(["approve", "deny"]),
+            "comment": string(maxLength=LIMITS["comment"]),
+        }, required=["decision"],
+            description="decide_extension: a dispatcher approves (due_at moves by the requested working "
+                        "days from the old due date; the citizen is told) or denies the pending request."),
+        "UrgeBody": obj({"note": string(maxLength=URGE_NOTE_LIMIT)}, required=["note"],
+                        description="urge: a dispatcher urges an overdue case of a department; the "
+                                    "urge is recorded in the timeline and the department is told."),
     }
 
 
@@ -397,8 +436,9 @@ def parameters(surface: str) -> dict:
                            "with 404, exactly like an unknown number.",
         }
     if surface in ("staff", "all"):
-        params["Action"] = {"name": "action", "in": "path", "required": True, "schema": enum(TRANSITIONS),
-                            "description": "The workflow action; an unknown one is answered with 404."}
+        params["Action"] = {"name": "action", "in": "path", "required": True, "schema": enum(ACTIONS),
+                            "description": "The workflow action, or an extension or supervision action; "
+                                           "an unknown one is answered with 404."}
     return params
 
 
@@ -506,6 +546,9 @@ def staff_paths() -> dict:
         "reply": ("ReplyBody", {"text": "经核实，……"}),  # i18n: data
         "decline": ("DeclineBody", {"reason": "duplicate", "explanation": "与办件2026112700041重复。"}),  # i18n: data
         "review": ("ReviewBody", {"decision": "approve", "comment": "", "publish": True}),
+        "request_extension": ("RequestExtensionBody", {"days": 3, "reason": "需会同多个部门现场核查。"}),  # i18n: data
+        "decide_extension": ("DecideExtensionBody", {"decision": "approve", "comment": ""}),
+        "urge": ("UrgeBody", {"note": "请于今日内答复。"}),  # i18n: data
     }
     return {
         f"{PREFIX}/staff/cases": {"get": operation(

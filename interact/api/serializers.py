@@ -26,6 +26,7 @@ from ..models import (
     CaseEvent,
     CaseFlag,
     Department,
+    ExtensionRequest,
     Site,
     TextMask,
     User,
@@ -149,7 +150,7 @@ def citizen_case(case: Case, events: list[CaseEvent]) -> dict:
         "number": case.number, "kind": case.kind, "status": case.status.value,
         "status_label": str(status_label(case.status)), "department": department(case.department),
         "title": case.title, "content": case.content, "submitted_at": timestamp(case.submitted_at),
-        "due_date": local_day(case.due_at), "events": [public_event(e) for e in events],
+        "due_date": local_day(case.due_at), **extension(case), "events": [public_event(e) for e in events],
         "reply": _answer(case), "rating": rating(case),
     }
 
@@ -162,10 +163,16 @@ def record(case: Case) -> dict:
         "number": case.number, "kind": case.kind, "title": case.public_title or "",
         "content": case.public_content or "", "name": case.public_name or "",
         "department": department(case.department), "submitted_at": timestamp(case.submitted_at),
-        "due_date": local_day(case.due_at), "replied_at": timestamp(case.replied_at),
+        "due_date": local_day(case.due_at), **extension(case), "replied_at": timestamp(case.replied_at),
         "reply": case.public_reply or "", "working_days_used": case.working_days_used,
         "on_time": case.on_time, "rating": case.rating,
     }
+
+
+def extension(case: Case) -> dict:
+    """Whether the deadline was extended (延期), by how many working days, and the original due date."""
+    return {"extended": bool(case.extension_count), "extension_days": case.extension_days or 0,
+            "original_due_date": local_day(case.original_due_at or case.due_at)}
 
 
 def page(result, item) -> dict:
@@ -219,10 +226,20 @@ def text_mask(row: TextMask) -> dict:
             "lifted": bool(row.lifted), "start": row.start, "end": row.end}
 
 
-def staff_case(case: Case, deadline: Deadline, actions: list[str], masks: list[TextMask] | None = None) -> dict:
+def extension_request(req: ExtensionRequest | None) -> dict | None:
+    """An extension request (延期申请) for staff, or None."""
+    if req is None:
+        return None
+    return {"days": req.days, "reason": req.reason, "status": req.status,
+            "requested_by": user_ref(req.requested_by_id), "requested_at": timestamp(req.requested_at)}
+
+
+def staff_case(case: Case, deadline: Deadline, actions: list[str], masks: list[TextMask] | None = None,
+               pending_extension: ExtensionRequest | None = None) -> dict:
     """Everything staff may see of a case, with the actions this user may take now.
 
-    `masks` (what the public copy will hide) is given for a user who may review the case now.
+    `masks` (what the public copy will hide) is given for a user who may review the case now;
+    `pending_extension` is the extension request waiting for a dispatcher, if any.
     """
     answer = _answer(case)
     if answer is not None:
@@ -238,6 +255,10 @@ def staff_case(case: Case, deadline: Deadline, actions: list[str], masks: list[T
         "title": case.title, "content": case.content, "name": case.name, "phone": case.phone,
         "email": case.email, "publish_consent": case.publish_consent,
         "submitted_at": timestamp(case.submitted_at), **_deadline(deadline),
+        "original_due_date": local_day(case.original_due_at or case.due_at),
+        "extension_days": case.extension_days or 0, "extension_count": case.extension_count or 0,
+        "extension_request": extension_request(pending_extension),
+        "urge_count": case.urge_count or 0, "last_urged_at": timestamp(case.last_urged_at),
         "working_days_used": case.working_days_used, "on_time": case.on_time,
         "transfer_count": case.transfer_count or 0, "last_transfer_reason": case.last_transfer_reason,
         "handler": user_ref(case.handler_id), "draft": _draft(case), "reply": answer,

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from ..errors import DomainError
 from ..extensions import csrf
 from ..models import Case, User
-from ..services import audit, calendar, directory
+from ..services import audit, calendar, deadlines, directory
 from ..services import cases as case_service
 from ..services import masks as mask_service
 from ..services.tx import unit_of_work
@@ -29,6 +29,10 @@ ACTION_FIELDS: dict[str, dict[str, type]] = {
     "reply": {"text": str},
     "decline": {"reason": str, "explanation": str},
     "review": {"decision": str, "comment": str, "publish": bool},
+    # `days` is an integer; the extension service checks it.
+    "request_extension": {"reason": str},
+    "decide_extension": {"decision": str, "comment": str},
+    "urge": {"note": str},
 }
 
 
@@ -126,7 +130,8 @@ def _case_view(case: Case) -> dict:
     detailed = case_service.case_with_details(case)
     actions = [t.action for t in case_service.available_actions(_user(), detailed)]
     masks = mask_service.case_masks(detailed) if "review" in actions else None
-    return s.staff_case(detailed, calendar.deadline_of(detailed, calendar.current_calendar()), actions, masks)
+    return s.staff_case(detailed, calendar.deadline_of(detailed, calendar.current_calendar()), actions, masks,
+                        pending_extension=deadlines.pending_extension(detailed))
 
 
 def _unauthorized(message: str, challenge: str):

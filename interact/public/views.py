@@ -153,4 +153,9 @@ def make_blueprint() -> Blueprint:
         return render_template("public/records/detail.html", case=case_service.published_record(number))
 
     captcha.register(bp)
+    from . import query_reset
+    query_reset.register(bp)
+    from . import feeds, subscribe
+    feeds.register(bp)
+    subscribe.register(bp)
     return bp

@@ -18,12 +18,12 @@ from .. import publication
 from ..errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from ..extensions import db
 from ..kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
-from ..models import Case, CaseCounter, CaseEvent, Department, Role, Site, Status, User
+from ..models import Case, CaseCounter, CaseEvent, Department, ExtensionRequest, Role, Site, Status, User
 from ..timeutil import local_tz, utcnow
 from ..workdays import local_date
 from ..workflow import TRANSITIONS, Transition, review_target
 from . import attachments as attachment_service
-from . import audit, calendar, content_rules
+from . import audit, calendar, content_rules, notify
 from . import masks as mask_service
 from .directory import EMAIL_RE, valid_http_url
 
@@ -199,18 +199,39 @@ def submit_case(sub: Submission, now: datetime | None = None) -> tuple[Case, str
     db.session.flush()
     # Links outside the government domains and sensitive words, for the reviewer (Art. 17).
     content_rules.flag_case(case)
+    _notify_submitted(case)
     return case, code
+
+
+def _notify_submitted(case: Case) -> None:
+    """The receipt to the citizen (never the code); the department's handlers, or the dispatchers."""
+    notify.citizen(case, "case_receipt", dedupe_key=f"case:{case.number}:receipt")
+    if case.department is not None:
+        notify.staff(notify.department_handlers(case.department), "case_assigned", case=case)
+    else:
+        notify.staff(notify.dispatchers(), "case_unassigned", case=case)
 
 
 # --- visibility and permission ------------------------------------------------------------
 
-def can_view(user: User, case: Case) -> bool:
+def can_view(user: User, case: Case, now: datetime | None = None) -> bool:
     """Whether a staff user may see a case at all (otherwise the answer is 404)."""
-    if user.has_role(Role.dispatcher) and case.status == Status.submitted:
+    if user.has_role(Role.dispatcher) and (case.status == Status.submitted or _supervised(case, now)):
         return True
     if user.roles & {Role.handler, Role.reviewer}:
         return case.department_id is not None and case.department_id == user.department_id
     return False
+
+
+def _supervised(case: Case, now: datetime | None = None) -> bool:
+    """Whether the dispatch office oversees an open case: it is overdue (督办), or an extension
+    request waits for a dispatcher's decision (延期)."""
+    if not case.is_open:
+        return False
+    if (now or utcnow()) > case.due_at:
+        return True
+    return db.session.scalar(select(ExtensionRequest.id).where(
+        ExtensionRequest.case_id == case.id, ExtensionRequest.status == "pending").limit(1)) is not None
 
 
 def _refusal(user: User, case: Case, t: Transition, draft_check: bool = True) -> Exception | None:
@@ -326,7 +347,20 @@ def dispatch_case(user: User, case: str | Case, department_code: str, now: datet
     _move(case, user, "dispatch", t.target, now, note=dept.name,
           public_note=_("已分办至%(dept)s", dept=dept.name), department=dept)
     db.session.flush()
+    notify.staff(notify.department_handlers(dept), "case_assigned", case=case)
+    # The citizen hears of a transfer once it has a new department (not while it waits for one).
+    transferred_from = _last_transfer_department_id(case)
+    if transferred_from is not None and transferred_from != dept.id:
+        notify.citizen(case, "case_rerouted")
     return case
+
+
+def _last_transfer_department_id(case: Case) -> int | None:
+    """The department that last sent `case` back to the dispatch office, if it ever was."""
+    for event in reversed(case.events):
+        if event.action == "transfer":
+            return event.department_id
+    return None
 
 
 def accept_case(user: User, case: str | Case, now: datetime | None = None) -> Case:
@@ -352,7 +386,14 @@ def transfer_case(user: User, case: str | Case, reason: str, now: datetime | Non
     _move(case, user, "transfer", t.target, now, note=reason,
           public_note=_("办件正在重新分办"), department=old)
     db.session.flush()
+    notify.staff(notify.dispatchers(), "case_transferred", case=case, from_department=old)
     return case
+
+
+def _notify_reviewers(case: Case, author: User) -> None:
+    """Tell the department's reviewers a draft waits; not its author, who may not review it."""
+    reviewers = [u for u in notify.department_reviewers(case.department) if u.id != author.id]
+    notify.staff(reviewers, "review_waiting", case=case)
 
 
 def draft_reply(user: User, case: str | Case, text: str, now: datetime | None = None) -> Case:
@@ -367,6 +408,7 @@ def draft_reply(user: User, case: str | Case, text: str, now: datetime | None = 
     # Once per draft, so that no page view ever runs the detector (Art. 17).
     mask_service.detect_case_masks(case)
     db.session.flush()
+    _notify_reviewers(case, user)
     return case
 
 
@@ -388,6 +430,7 @@ def draft_decline(user: User, case: str | Case, reason: str, explanation: str = 
     content_rules.flag_draft(case)
     mask_service.detect_case_masks(case)
     db.session.flush()
+    _notify_reviewers(case, user)
     return case
 
 
@@ -405,6 +448,8 @@ def review_draft(user: User, case: str | Case, decision: str, comment: str = "",
         case.draft_kind = None  # the text stays, so the handler can revise it
         _move(case, user, "return", target, now, note=comment, public=False)
         db.session.flush()
+        notify.staff(notify.department_handlers(case.department), "draft_returned", case=case,
+                     comment=comment)
         return case
 
     cal = calendar.current_calendar()
@@ -429,6 +474,7 @@ def review_draft(user: User, case: str | Case, decision: str, comment: str = "",
     case.draft_kind = case.draft_text = case.draft_reason = None
     _move(case, user, "approve", target, now, note=comment, public_note=public_note)
     db.session.flush()
+    notify.citizen(case, "case_replied", dedupe_key=f"case:{case.number}:answered")
     return case
 
 
@@ -441,7 +487,27 @@ ACTIONS = {
         user, case, body.get("reason", ""), body.get("explanation", "") or "", now),
     "review": lambda user, case, body, now=None: review_draft(
         user, case, body.get("decision", ""), body.get("comment", "") or "", _truthy(body.get("publish")), now),
+    # Extension (延期) and supervision (督办): not status changes, so not in the transitions table.
+    "request_extension": lambda user, case, body, now=None: _deadlines().request_extension(
+        user, case, body.get("days"), body.get("reason", "") or "", now),
+    "decide_extension": lambda user, case, body, now=None: _deadlines().decide_extension(
+        user, case, body.get("decision", "") or "", body.get("comment", "") or "", now),
+    "urge": lambda user, case, body, now=None: _supervision().urge(user, case, body.get("note", "") or "", now),
 }
+
+
+def _deadlines():
+    """The extension service (imported late: it builds on this module)."""
+    from . import deadlines
+
+    return deadlines
+
+
+def _supervision():
+    """The supervision service (imported late: it builds on this module)."""
+    from . import supervision
+
+    return supervision
 
 
 def _truthy(value) -> bool:

@@ -224,6 +224,21 @@ def set_active(user: User, active: bool, actor: User | None = None) -> None:
                  details={"from": before, "to": active})
 
 
+def set_email(user: User, email: str | None, actor: User | None = None) -> None:
+    """Set or clear a staff user's notification address (audited; the address stays out of the log)."""
+    email = (email or "").strip()
+    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+        msg = _("电子邮箱格式不正确。")
+        raise ValidationFailed(msg, {"email": msg})
+    before = user.email or None
+    if before == (email or None):
+        return
+    user.email = email or None
+    db.session.flush()
+    audit.record("user.email", user=actor, object_type="user", object_id=user.username,
+                 details={"set": bool(email), "changed": before is not None})
+
+
 def user_by_username(username: str) -> User:
     """The user called `username`, or NotFound."""
     user = db.session.scalar(select(User).where(User.username == username))

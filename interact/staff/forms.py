@@ -173,6 +173,7 @@ class UserEditForm(FlaskForm):
 
     roles = MultiCheckboxField(_l("角色"), choices=ROLE_CHOICES, validate_choice=False)
     active = BooleanField(_l("启用"))
+    email = StringField(_l("电子邮箱（接收办件通知）"))
 
 
 class OverrideForm(FlaskForm):

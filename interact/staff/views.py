@@ -285,12 +285,14 @@ def make_blueprint() -> Blueprint:
     def admin_user(username: str):
         """Change one account's roles and whether it may sign in."""
         user = directory.user_by_username(username)
-        form = forms.UserEditForm(data={"roles": sorted(r.value for r in user.roles), "active": user.active})
+        form = forms.UserEditForm(data={"roles": sorted(r.value for r in user.roles), "active": user.active,
+                                        "email": user.email or ""})
         if form.validate_on_submit():
             try:
                 with unit_of_work():
                     directory.set_roles(user, form.roles.data or [], actor=current_user._get_current_object())
                     directory.set_active(user, bool(form.active.data), actor=current_user._get_current_object())
+                    directory.set_email(user, form.email.data, actor=current_user._get_current_object())
             except ValidationFailed as exc:
                 return _form_failed("staff/admin/user.html", form, exc, account=user)
             flash(_("已保存用户：%(name)s。", name=user.username), "success")
@@ -397,6 +399,10 @@ def make_blueprint() -> Blueprint:
     audit_views.register(bp)
     from . import security_admin
     security_admin.register(bp)
+    from . import outbox
+    outbox.register(bp)
+    from . import supervision
+    supervision.register(bp)
     # (extra staff route modules: keep this line last)
     return bp
 

@@ -5,9 +5,8 @@ Revises: 08c6fc0ecf68
 Create Date: 2026-11-27 09:44:35.335766
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '569389b6105b'

@@ -10,7 +10,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = 'bdee97701533'
 down_revision = None

@@ -6,9 +6,8 @@ Revises: bdee97701533
 Create Date: 2026-11-27 09:01:14.205375
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c0e49ea64d48'

@@ -6,9 +6,8 @@ Revises: 569389b6105b
 Create Date: 2026-11-27 09:45:55.963062
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e44ed7d6f5f6'
