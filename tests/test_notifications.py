@@ -330,7 +330,7 @@ def test_digest_mode_holds_notifications_and_sends_one_mail_per_user_per_day(app
 
 def test_digest_rejects_a_malformed_time(app, runner):
     result = runner.invoke(args=["mail", "digest", "--as-of", "yesterday"])
-    assert result.exit_code == 1 and "无法识别的时间" in result.output
+    assert result.exit_code == 1 and "无法识别的日期或时间" in result.output
 
 
 # --- a lost query code ------------------------------------------------------------------------------
