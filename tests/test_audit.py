@@ -659,3 +659,13 @@ def test_an_emptied_trail_behind_a_purge_anchor_is_detected(app, runner, monkeyp
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert "清除锚点" in result.output
+
+
+def test_reaching_another_roles_page_is_recorded(client, world):
+    login(client, "handler")
+    assert client.get("/staff/admin/users").status_code == 403
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "access.denied"))
+    assert entry is not None and entry.outcome == "failure"
+    assert entry.username == "handler" and entry.object_id == "staff.admin_users"
+    assert json.loads(entry.details)["required_role"] == "admin"
+    assert audit.verify() is None

@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, session
+from flask import abort, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from .. import web
 from ..extensions import db, login_manager
 from ..models import Role, User
+from ..services import audit
 
 ROLE_LABELS: dict[Role, object] = {
     Role.admin: _l("系统管理员"),
@@ -59,6 +60,10 @@ def role_required(role: Role) -> Callable:
         @login_required
         def wrapped(*args, **kwargs):
             if not current_user.has_role(role):
+                # An attempt to reach another role's page is a security event worth keeping.
+                audit.record_now("access.denied", user=current_user._get_current_object(),
+                                 object_type="route", object_id=request.endpoint or "",
+                                 details={"required_role": role.value, "method": request.method})
                 abort(403)
             return view(*args, **kwargs)
 
