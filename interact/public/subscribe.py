@@ -90,8 +90,7 @@ def register(bp: Blueprint) -> None:
         except ValidationFailed as exc:  # a generic refusal: nothing says which field gave it away
             return _private(render_template("errors.html", code=400, message=exc.message), 400)
         try:
-            if antispam.captcha_required():
-                antispam.check_captcha(form.captcha.data)
+            antispam.check_captcha_if_on(form.captcha.data)
             with unit_of_work():
                 subscription_service.subscribe(form.email.data or "", form.scope.data or "",
                                                form.scope_value(), form.frequency.data or "")

@@ -52,8 +52,7 @@ def make_blueprint() -> Blueprint:
         except ValidationFailed as exc:  # a generic refusal: nothing says which field gave it away
             return _private(render_template("errors.html", code=400, message=exc.message), 400)
         try:
-            if antispam.captcha_required():
-                antispam.check_captcha(form.captcha.data)
+            antispam.check_captcha_if_on(form.captcha.data)
             with unit_of_work():
                 case, code = case_service.submit_case(form.submission(spec))
         except (ValidationFailed, PayloadTooLarge) as exc:

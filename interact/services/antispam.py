@@ -131,3 +131,10 @@ def render(answer: str) -> bytes:
 def _colour(low: int, high: int) -> tuple[int, int, int]:
     """A random colour with every channel between `low` and `high`."""
     return tuple(_random.randint(low, high) for _i in range(3))  # type: ignore[return-value]
+
+
+
+def check_captcha_if_on(answer: str | None) -> None:
+    """Check the CAPTCHA answer when an administrator has switched the CAPTCHA on."""
+    if captcha_required():
+        check_captcha(answer)

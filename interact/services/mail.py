@@ -35,7 +35,6 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_mail import Message
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, Forbidden, NotFound
 from ..extensions import db
@@ -43,6 +42,7 @@ from ..extensions import mail as flask_mail
 from ..models import OutboxMessage, Role, User
 from ..timeutil import utcnow
 from . import audit
+from .tx import add_once
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 STATUSES = (PENDING, SENT, DEAD)
@@ -101,14 +101,7 @@ def queue(recipient: str, template: str, *, dedupe_key: str | None = None,
         db.session.add(message)
         db.session.flush()
         return message
-    # Another process may queue the same key at the same moment: the unique index decides.
-    try:
-        with db.session.begin_nested():
-            db.session.add(message)
-            db.session.flush()
-    except IntegrityError:
-        return None
-    return message
+    return message if add_once(message) else None
 
 
 # --- sending ----------------------------------------------------------------------------------

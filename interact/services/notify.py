@@ -13,7 +13,6 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ..errors import ValidationFailed
 from ..extensions import db
@@ -21,6 +20,7 @@ from ..models import Case, Department, DigestItem, OutboxMessage, Role, User, Us
 from ..timeutil import utcnow
 from ..workdays import local_date
 from . import audit, calendar, mail
+from .tx import add_once
 
 DIGEST = "digest"
 IMMEDIATE = "immediate"
@@ -65,14 +65,7 @@ def _digest(user: User, template: str, case: Case | None, key: str | None, conte
         db.session.add(item)
         db.session.flush()
         return True
-    # Two processes holding the same key at once: the unique index decides.
-    try:
-        with db.session.begin_nested():
-            db.session.add(item)
-            db.session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return add_once(item)
 
 
 def citizen(case: Case, template: str, *, dedupe_key: str | None = None, **ctx):

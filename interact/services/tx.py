@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.exc import IntegrityError
+
 from ..extensions import db
 
 _KEY = "interact_on_rollback"
@@ -27,3 +29,18 @@ def unit_of_work() -> Iterator[None]:
         raise
     else:
         db.session.info.pop(_KEY, None)
+
+
+def add_once(row) -> bool:
+    """Add `row`, whose unique dedupe key may already be taken; False (and nothing added) if it is.
+
+    A savepoint lets the unique index decide between two processes adding the same key at
+    once, without rolling back the caller's transaction.
+    """
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        return False
+    return True
