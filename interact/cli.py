@@ -6,6 +6,7 @@ error and the command exits with status 1; operators never see a traceback for b
 """
 from __future__ import annotations
 
+import sys
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ class CommandFailed(click.ClickException):
 
     def show(self, file=None) -> None:
         """Print the message instead of click's English "Error:" prefix."""
-        file = file or click.get_text_stream("stderr")
+        file = file or sys.stderr
         click.echo(_("错误：%(message)s", message=self.message), file=file)
         for name, text in self.fields.items():
             click.echo(f"  {name}: {text}", file=file)
@@ -169,7 +170,7 @@ users = AppGroup("users", help=_l("工作人员账号：添加、列出。"))
 
 def _read_password() -> str:
     """The password: typed twice without echo on a terminal, else the first line of stdin."""
-    stdin = click.get_text_stream("stdin")
+    stdin = sys.stdin
     if stdin.isatty():
         return click.prompt(_("密码"), hide_input=True, confirmation_prompt=True, err=True)
     return stdin.readline().rstrip("\r\n")
