@@ -24,8 +24,8 @@ os.environ.setdefault("INTERACT_INSTANCE_PATH", tempfile.mkdtemp(prefix="interac
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from interact import create_app  # noqa: E402
-from interact.extensions import db  # noqa: E402
-from interact.models import Case, Department, Status  # noqa: E402
+from interact.domain.db import db  # noqa: E402
+from interact.domain.models import Case, Department, Status  # noqa: E402
 from interact.services import calendar, cases  # noqa: E402
 
 STATUSES = [Status.replied] * 6 + [Status.declined, Status.handling, Status.assigned, Status.pending_review]

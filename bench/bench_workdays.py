@@ -1,4 +1,4 @@
-"""Benchmark the working-day clock (interact.workdays).
+"""Benchmark the working-day clock (interact.domain.workdays).
 
 Measures, in one run:
   * WorkCalendar() build time (default range 2015-2045);
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import holidays  # noqa: E402
 
-from interact.workdays import WorkCalendar, due_at  # noqa: E402
+from interact.domain.workdays import WorkCalendar, due_at  # noqa: E402
 
 N_DAYS = 3
 SEED = 28

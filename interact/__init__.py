@@ -13,8 +13,12 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from . import config as config_module
-from .extensions import babel, csrf, db, login_manager, mail, migrate
+from . import cli, config as config_module
+from .api import openapi
+from .domain.db import db
+from .services.mail import flask_mail
+from .web import logs, pages, ratelimit
+from .web.extensions import babel, csrf, login_manager, migrate
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COOKIE_NAMES = {"public": "interact_public", "staff": "interact_staff", "all": "interact"}
@@ -42,13 +46,13 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
     csrf.init_app(app)
-    mail.init_app(app)
+    flask_mail.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    from . import logs, web
-
     logs.init_app(app)  # before anything logs: no secret or personal data reaches a log
-    web.init_app(app)
+    pages.init_app(app)
+    # Each surface's modules are imported only when that surface is built, so a public host
+    # never loads the staff code (Art. 25); these imports are not there to dodge a cycle.
     if surface in ("public", "all"):
         from .api import public as public_api
         from .public import views as public_views
@@ -62,17 +66,9 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
         login_manager.init_app(app)
         app.register_blueprint(staff_views.make_blueprint())
         app.register_blueprint(staff_api.make_blueprint())
-    from .api import openapi
-
     app.register_blueprint(openapi.make_blueprint(surface))
-
-    from . import ratelimit
-
     ratelimit.init_app(app)  # after the blueprints: it wraps their rate-limited views
-
-    from . import cli
-
-    cli.init_app(app)
+    cli.register(app)
     return app
 
 

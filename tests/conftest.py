@@ -21,8 +21,8 @@ os.environ.pop("INTERACT_DATABASE_URL", None)
 os.environ.pop("INTERACT_SURFACE", None)
 
 from interact import create_app  # noqa: E402
-from interact.extensions import db  # noqa: E402
-from interact.models import User  # noqa: E402
+from interact.domain.db import db  # noqa: E402
+from interact.domain.models import User  # noqa: E402
 from interact.services import cases as case_service  # noqa: E402
 from interact.services import directory, twofactor  # noqa: E402
 from interact.services.attachments import Upload  # noqa: E402

@@ -11,9 +11,9 @@ from conftest import csrf_from
 from PIL import Image
 from sqlalchemy import func, select
 
-from interact.extensions import db
-from interact.kinds import KINDS
-from interact.models import Case
+from interact.domain.db import db
+from interact.domain.kinds import KINDS
+from interact.domain.models import Case
 from interact.services import antispam, settings
 
 FIELDS = {"title": "路灯不亮", "content": "某路口路灯不亮。", "name": "王五", "phone": "13700000000"}
@@ -171,7 +171,7 @@ def test_the_honeypot_still_applies_with_the_captcha_on(client, captcha_on):
 
 
 def test_the_public_api_has_no_captcha_and_is_rate_limited_instead(client, captcha_on):
-    from interact.ratelimit import ENDPOINTS
+    from interact.web.ratelimit import ENDPOINTS
 
     body = {"kind": "consultation", **FIELDS}
     assert client.post("/api/v1/cases", json=body).status_code == 201

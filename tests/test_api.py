@@ -10,9 +10,9 @@ import pytest
 from conftest import Upload, aware, login, png_bytes
 from sqlalchemy import select
 
-from interact.extensions import db
-from interact.models import ApiToken
-from interact.timeutil import utcnow
+from interact.domain.db import db
+from interact.domain.models import ApiToken
+from interact.domain.timeutil import utcnow
 
 PHONE = "13812345678"
 EMAIL = "zhangsan@example.com"

@@ -8,8 +8,8 @@ from conftest import make_app, reset_database
 from sqlalchemy import create_engine, inspect, text
 
 from interact import create_app
-from interact.extensions import db
-from interact.models import User
+from interact.domain.db import db
+from interact.domain.models import User
 
 
 def staff_rules(app) -> list[str]:

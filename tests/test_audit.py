@@ -14,12 +14,12 @@ from conftest import login, make_app, pdf_bytes, post_form
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from interact.extensions import db
-from interact.models import AuditEntry, Setting
+from interact.domain.db import db
+from interact.domain.models import AuditEntry, Setting
 from interact.services import audit, calendar, directory
 from interact.services import cases as case_service
 from interact.services.attachments import Upload
-from interact.timeutil import local_tz, utcnow
+from interact.domain.timeutil import local_tz, utcnow
 
 
 def entries(action: str | None = None) -> list[AuditEntry]:

@@ -22,8 +22,8 @@ from conftest import PASSWORD, csrf_from, login, totp_now
 from sqlalchemy import func, select
 
 from interact import create_app
-from interact.extensions import db
-from interact.models import AuditEntry, TextMask, User
+from interact.domain.db import db
+from interact.domain.models import AuditEntry, TextMask, User
 from interact.services import calendar
 
 PREFIXES = ("/staff/", "/api/v1/staff/")

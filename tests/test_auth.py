@@ -11,11 +11,11 @@ from conftest import PASSWORD, csrf_from, login, post_form, totp_now
 from sqlalchemy import func, select, update
 
 from interact import config as config_module
-from interact.errors import ValidationFailed
-from interact.extensions import db
-from interact.models import AuditEntry, LoginAttempt, PasswordHistory, RecoveryCode, User
+from interact.domain.errors import ValidationFailed
+from interact.domain.db import db
+from interact.domain.models import AuditEntry, LoginAttempt, PasswordHistory, RecoveryCode, User
 from interact.services import directory, passwords, twofactor
-from interact.timeutil import utcnow
+from interact.domain.timeutil import utcnow
 
 STRONG = "Blue-Kettle-Orbit-42"
 

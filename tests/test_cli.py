@@ -6,9 +6,9 @@ from datetime import date
 from conftest import aware
 from sqlalchemy import func, select
 
-from interact.extensions import db
-from interact.kinds import KINDS
-from interact.models import ApiToken, Case, Department, Role, Site, Status, User
+from interact.domain.db import db
+from interact.domain.kinds import KINDS
+from interact.domain.models import ApiToken, Case, Department, Role, Site, Status, User
 from interact.services import calendar, directory
 
 GOOD_PASSWORD = "Long-Enough-Passw0rd"

@@ -9,9 +9,9 @@ import pytest
 from conftest import csrf_from, login
 from sqlalchemy import select
 
-from interact.errors import Forbidden, ValidationFailed
-from interact.extensions import db
-from interact.models import AuditEntry, Case, CaseFlag, Setting
+from interact.domain.errors import Forbidden, ValidationFailed
+from interact.domain.db import db
+from interact.domain.models import AuditEntry, Case, CaseFlag, Setting
 from interact.services import cases as case_service
 from interact.services import content_rules, settings
 

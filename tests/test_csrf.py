@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import Upload, csrf_from, login, png_bytes
 
-from interact.extensions import csrf
+from interact.web.extensions import csrf
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_MESSAGE = "页面已过期或请求来源无效"

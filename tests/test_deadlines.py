@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import aware, submission
 
-from interact.errors import ValidationFailed
-from interact.extensions import db
-from interact.models import Case
+from interact.domain.errors import ValidationFailed
+from interact.domain.db import db
+from interact.domain.models import Case
 from interact.services import calendar
 from interact.services import cases as cs
 

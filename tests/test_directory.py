@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from conftest import PASSWORD
 
-from interact.errors import ValidationFailed
-from interact.extensions import db
-from interact.models import ApiToken
+from interact.domain.errors import ValidationFailed
+from interact.domain.db import db
+from interact.domain.models import ApiToken
 from interact.services import directory
-from interact.timeutil import utcnow
+from interact.domain.timeutil import utcnow
 
 
 def test_handlers_and_reviewers_must_belong_to_a_department(app):

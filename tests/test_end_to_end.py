@@ -7,8 +7,8 @@ import re
 
 from conftest import IsolatedClient, csrf_from, login, make_app, post_form
 
-from interact.extensions import db
-from interact.models import Case, Status
+from interact.domain.db import db
+from interact.domain.models import Case, Status
 
 
 def two_surfaces(database_url):

@@ -10,12 +10,12 @@ import pytest
 from conftest import login, post_form
 from sqlalchemy import select
 
-from interact.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from interact.extensions import db
-from interact.models import AuditEntry, Case, CaseEvent, ExtensionRequest, OutboxMessage
+from interact.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from interact.domain.db import db
+from interact.domain.models import AuditEntry, Case, CaseEvent, ExtensionRequest, OutboxMessage
 from interact.services import cases as case_service
 from interact.services import deadlines
-from interact.workdays import local_date
+from interact.domain.workdays import local_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CITIZEN = "zhangsan@example.com"

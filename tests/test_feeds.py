@@ -11,7 +11,7 @@ import pytest
 from conftest import aware
 from sqlalchemy import event
 
-from interact.extensions import db
+from interact.domain.db import db
 from interact.services.subscriptions import FEED_SIZE
 
 PUBLIC = "http://127.0.0.1:5000"

@@ -14,12 +14,12 @@ from flask import Response
 from PIL import Image
 from sqlalchemy import func, select
 
-from interact.errors import PayloadTooLarge, ValidationFailed
-from interact.extensions import db
-from interact.models import Attachment, Case
+from interact.domain.errors import PayloadTooLarge, ValidationFailed
+from interact.domain.db import db
+from interact.domain.models import Attachment, Case
 from interact.services import cases as case_service
 from interact.services.attachments import check_uploads, path_of
-from interact.web import safe_next
+from interact.web.pages import safe_next
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 from conftest import PASSWORD, csrf_from
 from werkzeug.serving import make_server
 
-from interact import logs
-from interact.extensions import db
+from interact.web import logs
+from interact.domain.db import db
 
 PHONE = "13987654321"
 ID_NUMBER = "11010519491231002X"  # a valid GB 11643 number (check character X)

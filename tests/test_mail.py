@@ -15,12 +15,12 @@ import pytest
 from conftest import login, post_form, submission
 from sqlalchemy import func, select
 
-from interact.extensions import db
-from interact.models import AuditEntry, OutboxMessage
+from interact.domain.db import db
+from interact.domain.models import AuditEntry, OutboxMessage
 from interact.services import cases as case_service
 from interact.services import mail
 from interact.services.tx import unit_of_work
-from interact.timeutil import utcnow
+from interact.domain.timeutil import utcnow
 
 
 def queue_many(n: int, template: str = "case_receipt") -> list[str]:

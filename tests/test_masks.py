@@ -10,9 +10,9 @@ import pytest
 from conftest import login, post_form
 from sqlalchemy import select
 
-from interact import privacy
-from interact.extensions import db
-from interact.models import AuditEntry, Case, TextMask
+from interact.domain import privacy
+from interact.domain.db import db
+from interact.domain.models import AuditEntry, Case, TextMask
 from interact.services import cases as case_service
 from interact.services import masks as mask_service
 
@@ -256,7 +256,7 @@ def test_only_a_reviewer_of_the_department_may_change_masks_in_the_api(client, w
 
 
 def test_the_drafts_author_may_not_change_masks(world, under_review, create_user):
-    from interact.errors import Forbidden
+    from interact.domain.errors import Forbidden
 
     both = create_user("handler", "reviewer", department=world.housing)
     case = under_review()

@@ -12,14 +12,14 @@ import pytest
 from conftest import IsolatedClient, csrf_from, login, make_app, post_form, submission
 from sqlalchemy import select
 
-from interact.extensions import db
-from interact.kinds import ERROR_TYPES
-from interact.models import AuditEntry, Case, DigestItem, OutboxMessage
+from interact.domain.db import db
+from interact.domain.kinds import ERROR_TYPES
+from interact.domain.models import AuditEntry, Case, DigestItem, OutboxMessage
 from interact.services import cases as case_service
 from interact.services import mail, notify
 from interact.services.query_codes import reissue_query_code
 from interact.services.tx import unit_of_work
-from interact.timeutil import utcnow
+from interact.domain.timeutil import utcnow
 
 CITIZEN = "zhangsan@example.com"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

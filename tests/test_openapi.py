@@ -9,7 +9,7 @@ from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from interact.extensions import db
+from interact.domain.db import db
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 

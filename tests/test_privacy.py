@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from interact import privacy
+from interact.domain import privacy
 
 # --- independent implementations of the two checksums --------------------------------------------
 

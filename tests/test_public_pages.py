@@ -11,9 +11,9 @@ import pytest
 from conftest import csrf_from, png_bytes, post_form
 from sqlalchemy import func, select
 
-from interact.extensions import db
-from interact.kinds import KINDS
-from interact.models import Attachment, Case, Status
+from interact.domain.db import db
+from interact.domain.kinds import KINDS
+from interact.domain.models import Attachment, Case, Status
 
 XSS = "<script>alert(1)</script>"
 NUMBER_RE = re.compile(r'class="case-number">(\d+)<')

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from interact.errors import NotFound
-from interact.publication import mask_name
+from interact.domain.errors import NotFound
+from interact.domain.privacy import mask_name
 from interact.services import cases as cs
 
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import login
 from sqlalchemy import event
 
-from interact.extensions import db
+from interact.domain.db import db
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import pytest
 from conftest import PASSWORD, IsolatedClient, csrf_from, make_app
 
 from interact import create_app
-from interact.ratelimit import EXTENSION, client_key
+from interact.web.ratelimit import EXTENSION, client_key
 
 SUBMISSION = {"kind": "consultation", "title": "咨询", "content": "内容", "name": "李四", "phone": "13900000000"}
 FORM = {"title": "咨询", "content": "内容", "name": "李四", "phone": "13900000000"}

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from interact.extensions import db
-from interact.models import Case, DigestItem, OutboxMessage
+from interact.domain.db import db
+from interact.domain.models import Case, DigestItem, OutboxMessage
 from interact.services import deadlines, reminders
-from interact.workdays import local_date
+from interact.domain.workdays import local_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOTICES = json.loads((Path(__file__).parent / "data" / "cn-holiday-notices.json").read_text(encoding="utf-8"))
@@ -379,7 +379,7 @@ def fill_cases(n: int, department_ids: list[int]) -> None:
 
 def test_reminder_queries_use_the_status_due_index(app, world):
     """The queries compare the stored due_at through ix_cases_status_due, never row by row."""
-    from interact.models import OPEN_STATUSES
+    from interact.domain.models import OPEN_STATUSES
     from interact.services import calendar
 
     fill_cases(3000, [world.housing.id, world.transport.id, world.office.id])

@@ -14,8 +14,8 @@ import pytest
 from conftest import csrf_from, login
 from sqlalchemy import func, select
 
-from interact.extensions import db
-from interact.models import Case, Department, Site, Status, User, WorkdayOverride
+from interact.domain.db import db
+from interact.domain.models import Case, Department, Site, Status, User, WorkdayOverride
 from interact.services import calendar
 from interact.services import cases as case_service
 

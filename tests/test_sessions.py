@@ -9,9 +9,9 @@ from datetime import timedelta
 from conftest import PASSWORD, login, make_app, post_form
 from sqlalchemy import select
 
-from interact.extensions import db
-from interact.models import ApiToken, AuditEntry, User
-from interact.timeutil import utcnow
+from interact.domain.db import db
+from interact.domain.models import ApiToken, AuditEntry, User
+from interact.domain.timeutil import utcnow
 
 STRONG = "Blue-Kettle-Orbit-42"
 

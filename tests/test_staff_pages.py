@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 import pytest
 from conftest import PASSWORD, Upload, aware, login, make_app, pdf_bytes, png_bytes, post_form
 
-from interact.extensions import db
-from interact.models import Site, Status, User
+from interact.domain.db import db
+from interact.domain.models import Site, Status, User
 from interact.services import calendar, directory
 from interact.services import cases as case_service
-from interact.workdays import local_date
+from interact.domain.workdays import local_date
 
 FLASH_RE = re.compile(r'<p class="flash flash-(\w+)">(.*?)</p>', re.S)
 

@@ -12,11 +12,11 @@ from conftest import IsolatedClient, aware, csrf_from, make_app, post_form
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import event, func, select
 
-from interact.errors import ValidationFailed
-from interact.extensions import db
-from interact.models import Case, OutboxMessage, Subscription
+from interact.domain.errors import ValidationFailed
+from interact.domain.db import db
+from interact.domain.models import Case, OutboxMessage, Subscription
 from interact.services import subscriptions
-from interact.timeutil import utcnow
+from interact.domain.timeutil import utcnow
 
 PUBLIC = "http://127.0.0.1:5000"
 CONFIRM_LINK = re.compile(re.escape(PUBLIC) + r"(/subscribe/confirm/[A-Za-z0-9_.\-]+)")

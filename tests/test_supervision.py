@@ -10,11 +10,11 @@ import pytest
 from conftest import login, post_form
 from sqlalchemy import event, select
 
-from interact.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from interact.extensions import db
-from interact.models import AuditEntry, Case, CaseEvent, OutboxMessage
+from interact.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from interact.domain.db import db
+from interact.domain.models import AuditEntry, Case, CaseEvent, OutboxMessage
 from interact.services import calendar, deadlines, supervision
-from interact.workdays import local_date
+from interact.domain.workdays import local_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

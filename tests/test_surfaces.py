@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD, IsolatedClient, csrf_from, make_app
 
-from interact.web import parse_networks
+from interact.web.pages import parse_networks
 
 ROOT = Path(__file__).resolve().parent.parent
 STAFF_BLUEPRINTS = ("staff", "api_staff")

@@ -1,4 +1,4 @@
-"""Tests for interact.workdays: the Art. 28 working-day clock.
+"""Tests for interact.domain.workdays: the Art. 28 working-day clock.
 
 Expected values come from the State Council holiday notices transcribed in
 tests/data/cn-holiday-notices.json, never from the holidays library itself,
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 
-from interact.workdays import (
+from interact.domain.workdays import (
     ScheduleDay,
     WorkCalendar,
     due_at,

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 from conftest import STATUS_PATHS, aware, submission
 
-from interact.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from interact.extensions import db
-from interact.models import Case, CaseEvent, Status
+from interact.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from interact.domain.db import db
+from interact.domain.models import Case, CaseEvent, Status
 from interact.services import cases as cs
-from interact.workflow import TRANSITIONS
+from interact.domain.workflow import TRANSITIONS
 
 BODIES = {
     "dispatch": {"department": "housing"},

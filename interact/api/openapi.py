@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ..kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
-from ..models import Status
-from ..privacy import LABELS as MASK_LABELS
+from ..domain.kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
+from ..domain.models import Status
+from ..domain.privacy import LABELS as MASK_LABELS
 from ..services.cases import ACTIONS, LIMITS
 from ..services.deadlines import MAX_EXTENSION_DAYS
 from ..services.masks import FIELDS as MASK_FIELDS
 from ..services.masks import MAX_MANUAL
 from ..services.supervision import URGE_NOTE_LIMIT
-from ..workflow import EVENT_LABELS, TRANSITIONS
+from ..domain.workflow import EVENT_LABELS, TRANSITIONS
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
 
-from ..errors import ValidationFailed
-from ..extensions import csrf
-from ..kinds import KINDS
+from ..domain.errors import ValidationFailed
+from ..web.extensions import csrf
+from ..domain.kinds import KINDS
 from ..services import calendar, directory
 from ..services import cases as case_service
 from ..services.tx import unit_of_work

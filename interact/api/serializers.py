@@ -17,10 +17,10 @@ from datetime import date, datetime
 from flask import request
 from flask_babel import gettext as _
 
-from ..errors import ValidationFailed
-from ..extensions import db
-from ..kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
-from ..models import (
+from ..domain.errors import ValidationFailed
+from ..domain.db import db
+from ..domain.kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
+from ..domain.models import (
     Attachment,
     Case,
     CaseEvent,
@@ -33,8 +33,8 @@ from ..models import (
 )
 from ..services import content_rules
 from ..services.calendar import Deadline
-from ..timeutil import to_local
-from ..workflow import EVENT_LABELS, status_label
+from ..domain.timeutil import to_local
+from ..domain.workflow import EVENT_LABELS, status_label
 
 MAX_PER_PAGE = 100
 _DIGITS = re.compile(r"^[0-9]{1,6}$")

@@ -9,14 +9,14 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
-from ..errors import DomainError
-from ..extensions import csrf
-from ..models import Case, User
+from ..domain.errors import DomainError
+from ..web.extensions import csrf
+from ..domain.models import Case, User
 from ..services import audit, calendar, deadlines, directory
 from ..services import cases as case_service
 from ..services import masks as mask_service
 from ..services.tx import unit_of_work
-from ..web import error_response
+from ..web.pages import error_response
 from . import serializers as s
 
 STAFF_PER_PAGE = 50

@@ -15,11 +15,11 @@ from flask import Blueprint, current_app, make_response, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from ..kinds import KINDS
+from ..domain.kinds import KINDS
 from ..services import directory
 from ..services import subscriptions as subscription_service
 from ..services.subscriptions import RecordItem
-from ..timeutil import utcnow
+from ..domain.timeutil import utcnow
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

@@ -21,8 +21,8 @@ from wtforms import (
 )
 from wtforms.fields import EmailField, TelField, URLField
 
-from ..kinds import ERROR_TYPES, RATINGS, Kind
-from ..models import Department, Site
+from ..domain.kinds import ERROR_TYPES, RATINGS, Kind
+from ..domain.models import Department, Site
 from ..services.attachments import Upload
 from ..services.cases import Submission
 

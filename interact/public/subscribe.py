@@ -14,9 +14,9 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField
 from wtforms.fields import EmailField
 
-from ..errors import DomainError, ValidationFailed
-from ..extensions import csrf
-from ..kinds import KINDS
+from ..domain.errors import DomainError, ValidationFailed
+from ..web.extensions import csrf
+from ..domain.kinds import KINDS
 from ..services import antispam, directory
 from ..services import subscriptions as subscription_service
 from ..services.tx import unit_of_work

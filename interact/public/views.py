@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, render_template, request
 from flask_babel import gettext as _
 
-from ..errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
-from ..kinds import KINDS
+from ..domain.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from ..domain.kinds import KINDS
 from ..services import antispam, calendar, directory
 from ..services import cases as case_service
 from ..services.tx import unit_of_work

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from limits.storage import Storage, storage_from_string
 from PIL import Image, ImageDraw, ImageFont
 
-from ..errors import ValidationFailed
+from ..domain.errors import ValidationFailed
 from . import settings
 
 # No look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B) for people typing what they see.

@@ -20,8 +20,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import PayloadTooLarge, ValidationFailed
-from ..models import Attachment
+from ..domain.errors import PayloadTooLarge, ValidationFailed
+from ..domain.models import Attachment
 from .tx import on_rollback
 
 # Largest image we decode; bigger ones are refused as possible decompression bombs.

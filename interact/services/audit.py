@@ -26,10 +26,10 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from ..config import MIN_AUDIT_RETENTION_DAYS
-from ..errors import DomainError, ValidationFailed
-from ..extensions import db
-from ..models import AuditEntry, Setting, User
-from ..timeutil import local_tz, utcnow
+from ..domain.errors import DomainError, ValidationFailed
+from ..domain.db import db
+from ..domain.models import AuditEntry, Setting, User
+from ..domain.timeutil import local_tz, utcnow
 
 GENESIS = "0" * 64
 # Any constant works: it only has to be the same for every writer of the chain.

@@ -8,12 +8,12 @@ from datetime import date, datetime, time
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from ..errors import NotFound, ValidationFailed
-from ..extensions import db
-from ..kinds import DEFAULT_DEADLINE_DAYS, KINDS
-from ..models import OPEN_STATUSES, CalendarYear, Case, KindSetting, User, WorkdayOverride
-from ..timeutil import local_tz, utcnow
-from ..workdays import WorkCalendar, due_at, local_date
+from ..domain.errors import NotFound, ValidationFailed
+from ..domain.db import db
+from ..domain.kinds import DEFAULT_DEADLINE_DAYS, KINDS
+from ..domain.models import OPEN_STATUSES, CalendarYear, Case, KindSetting, User, WorkdayOverride
+from ..domain.timeutil import local_tz, utcnow
+from ..domain.workdays import WorkCalendar, due_at, local_date
 from . import audit
 
 # Building a calendar costs ~0.1 s, so keep a few, keyed by the exact set of overrides.

@@ -14,14 +14,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import publication
-from ..errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
-from ..extensions import db
-from ..kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
-from ..models import Case, CaseCounter, CaseEvent, Department, ExtensionRequest, Role, Site, Status, User
-from ..timeutil import local_tz, utcnow
-from ..workdays import local_date
-from ..workflow import TRANSITIONS, Transition, review_target
+from . import publication
+from ..domain.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from ..domain.db import db
+from ..domain.kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
+from ..domain.models import Case, CaseCounter, CaseEvent, Department, ExtensionRequest, Role, Site, Status, User
+from ..domain.timeutil import local_tz, utcnow
+from ..domain.workdays import local_date
+from ..domain.workflow import TRANSITIONS, Transition, review_target, status_label
 from . import attachments as attachment_service
 from . import audit, calendar, content_rules, notify
 from . import masks as mask_service
@@ -250,8 +250,6 @@ def _refusal(user: User, case: Case, t: Transition, draft_check: bool = True) ->
 
 def _status_label(status: Status) -> str:
     """The translated status label as a string."""
-    from ..workflow import status_label
-
     return str(status_label(status))
 
 

@@ -12,8 +12,8 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
-from ..extensions import db
-from ..models import Case, CaseFlag
+from ..domain.db import db
+from ..domain.models import Case, CaseFlag
 from . import settings
 
 EXTERNAL_LINK = "external_link"

@@ -13,11 +13,11 @@ from datetime import datetime, time
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
-from ..extensions import db
-from ..models import Case, ExtensionRequest, Role, Status, User
-from ..timeutil import local_tz, utcnow
-from ..workdays import WorkCalendar, local_date
+from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..domain.db import db
+from ..domain.models import Case, ExtensionRequest, Role, Status, User
+from ..domain.timeutil import local_tz, utcnow
+from ..domain.workdays import WorkCalendar, local_date
 from . import audit, calendar, notify
 from . import cases as case_service
 

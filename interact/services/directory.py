@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import Conflict, NotFound, ValidationFailed
-from ..extensions import db
-from ..models import ApiToken, Department, Role, Site, User, UserRole
-from ..timeutil import utcnow
+from ..domain.errors import Conflict, NotFound, ValidationFailed
+from ..domain.db import db
+from ..domain.models import ApiToken, Department, Role, Site, User, UserRole
+from ..domain.timeutil import utcnow
 from . import audit, passwords
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")

@@ -33,16 +33,18 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_mail import Message
+from flask_mail import Mail, Message
 from sqlalchemy import func, select
 
-from ..errors import Conflict, Forbidden, NotFound
-from ..extensions import db
-from ..extensions import mail as flask_mail
-from ..models import OutboxMessage, Role, User
-from ..timeutil import utcnow
+from ..domain.errors import Conflict, Forbidden, NotFound
+from ..domain.db import db
+from ..domain.models import OutboxMessage, Role, User
+from ..domain.timeutil import utcnow
 from . import audit
 from .tx import add_once
+
+# Flask-Mail, bound to the app in `create_app`; only this module hands mail to the SMTP server.
+flask_mail = Mail()
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 STATUSES = (PENDING, SENT, DEAD)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import privacy
-from ..errors import NotFound, ValidationFailed
-from ..extensions import db
-from ..models import Case, TextMask, User
+from ..domain import privacy
+from ..domain.errors import NotFound, ValidationFailed
+from ..domain.db import db
+from ..domain.models import Case, TextMask, User
 from . import audit
 
 OBJECT_TYPE = "case"
@@ -139,7 +139,7 @@ def can_edit_masks(user: User, case: Case) -> bool:
 
 def _for_review(user: User, case: Case | str) -> Case:
     """The case, if `user` may review it now; otherwise the same refusal the review would get."""
-    from ..workflow import TRANSITIONS
+    from ..domain.workflow import TRANSITIONS
     from . import cases as case_service
 
     if isinstance(case, Case):

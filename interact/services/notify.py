@@ -14,11 +14,12 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..errors import ValidationFailed
-from ..extensions import db
-from ..models import Case, Department, DigestItem, OutboxMessage, Role, User, UserRole
-from ..timeutil import utcnow
-from ..workdays import local_date
+from ..domain.errors import ValidationFailed
+from ..domain.db import db
+from ..domain.models import Case, Department, DigestItem, OutboxMessage, Role, User, UserRole
+from ..domain.timeutil import utcnow
+from ..domain.privacy import mask_name
+from ..domain.workdays import local_date
 from . import audit, calendar, mail
 from .tx import add_once
 
@@ -79,8 +80,6 @@ def citizen(case: Case, template: str, *, dedupe_key: str | None = None, **ctx):
 
 def citizen_greeting(case: Case) -> str:
     """How a citizen mail addresses its reader: the masked name (张*), never the full name."""
-    from ..publication import mask_name
-
     masked = mask_name(case.name or "")
     return masked or ""
 

@@ -18,10 +18,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import ValidationFailed
-from ..extensions import db
-from ..models import PasswordHistory, User
-from ..timeutil import utcnow
+from ..domain.errors import ValidationFailed
+from ..domain.db import db
+from ..domain.models import PasswordHistory, User
+from ..domain.timeutil import utcnow
 from . import audit
 
 MIN_LENGTH = 12

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import Case, CaseEvent
-from ..timeutil import utcnow
+from ..domain.db import db
+from ..domain.models import Case, CaseEvent
+from ..domain.timeutil import utcnow
 from . import cases, notify
 
 # One new code per case in this long: the form cannot be used to flood a citizen's mailbox.

@@ -23,10 +23,10 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..extensions import db
-from ..models import OPEN_STATUSES, Case, Status, User
-from ..timeutil import local_tz, utcnow
-from ..workdays import WorkCalendar, local_date
+from ..domain.db import db
+from ..domain.models import OPEN_STATUSES, Case, Status, User
+from ..domain.timeutil import local_tz, utcnow
+from ..domain.workdays import WorkCalendar, local_date
 from . import calendar, notify
 
 THRESHOLDS = ("due_soon", "overdue", "supervision")

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..errors import Forbidden, ValidationFailed
-from ..extensions import db
-from ..models import Role, Setting, User
-from ..timeutil import utcnow
+from ..domain.errors import Forbidden, ValidationFailed
+from ..domain.db import db
+from ..domain.models import Role, Setting, User
+from ..domain.timeutil import utcnow
 from . import audit
 
 CAPTCHA = "captcha_enabled"

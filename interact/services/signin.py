@@ -15,9 +15,9 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
-from ..models import LoginAttempt, User
-from ..timeutil import utcnow
+from ..domain.db import db
+from ..domain.models import LoginAttempt, User
+from ..domain.timeutil import utcnow
 from . import audit
 
 # Compared against when the username is unknown or the account locked, so every path costs one check.

@@ -24,11 +24,11 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from ..errors import NotFound, ValidationFailed
-from ..extensions import db
-from ..kinds import KINDS
-from ..models import Case, Department, Subscription
-from ..timeutil import local_tz, to_local, utcnow
+from ..domain.errors import NotFound, ValidationFailed
+from ..domain.db import db
+from ..domain.kinds import KINDS
+from ..domain.models import Case, Department, Subscription
+from ..domain.timeutil import local_tz, to_local, utcnow
 from . import mail
 from .directory import EMAIL_RE, department_by_code
 

@@ -14,10 +14,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
-from ..extensions import db
-from ..models import OPEN_STATUSES, Case, ExtensionRequest, Role, User
-from ..timeutil import utcnow
+from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..domain.db import db
+from ..domain.models import OPEN_STATUSES, Case, ExtensionRequest, Role, User
+from ..domain.timeutil import utcnow
 from . import audit, calendar, notify
 from . import cases as case_service
 from .deadlines import PENDING

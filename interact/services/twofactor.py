@@ -17,10 +17,10 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from werkzeug.security import check_password_hash
 
-from ..errors import Conflict, ValidationFailed
-from ..extensions import db
-from ..models import RecoveryCode, Role, User
-from ..timeutil import utcnow
+from ..domain.errors import Conflict, ValidationFailed
+from ..domain.db import db
+from ..domain.models import RecoveryCode, Role, User
+from ..domain.timeutil import utcnow
 from . import audit
 
 REQUIRED_ROLES = frozenset({Role.admin, Role.reviewer})

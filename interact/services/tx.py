@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..domain.db import db
 
 _KEY = "interact_on_rollback"
 

@@ -16,8 +16,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired
 
-from ..errors import Conflict, ValidationFailed
-from ..models import Role
+from ..domain.errors import Conflict, ValidationFailed
+from ..domain.models import Role
 from ..services import directory, passwords, signin, twofactor
 from ..services.tx import unit_of_work
 from . import auth, sessions

@@ -16,11 +16,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..errors import ValidationFailed
-from ..models import AuditEntry, Role
+from ..domain.errors import ValidationFailed
+from ..domain.models import AuditEntry, Role
 from ..services import audit
 from ..services.tx import unit_of_work
-from ..timeutil import local_tz, to_local, utcnow
+from ..domain.timeutil import local_tz, to_local, utcnow
 from . import auth
 
 PER_PAGE = 50

@@ -11,9 +11,10 @@ from flask import abort, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from .. import web
-from ..extensions import db, login_manager
-from ..models import Role, User
+from ..web import pages as web
+from ..domain.db import db
+from ..web.extensions import login_manager
+from ..domain.models import Role, User
 from ..services import audit
 
 ROLE_LABELS: dict[Role, object] = {

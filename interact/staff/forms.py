@@ -23,8 +23,8 @@ from wtforms import (
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..kinds import DECLINE_REASONS, KINDS
-from ..models import Role
+from ..domain.kinds import DECLINE_REASONS, KINDS
+from ..domain.models import Role
 from .auth import ROLE_LABELS
 
 

@@ -17,9 +17,9 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
 
-from .. import publication
-from ..errors import Conflict, DomainError, ValidationFailed
-from ..models import Case, TextMask
+from ..services import publication
+from ..domain.errors import Conflict, DomainError, ValidationFailed
+from ..domain.models import Case, TextMask
 from ..services import audit
 from ..services import masks as mask_service
 from ..services.tx import unit_of_work

@@ -9,8 +9,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..errors import DomainError
-from ..models import Role
+from ..domain.errors import DomainError
+from ..domain.models import Role
 from ..services import audit, mail, notify
 from ..services.tx import unit_of_work
 from . import auth

@@ -14,8 +14,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, TextAreaField
 
-from ..errors import ValidationFailed
-from ..models import Role
+from ..domain.errors import ValidationFailed
+from ..domain.models import Role
 from ..services import audit, content_rules, settings
 from ..services.tx import unit_of_work
 from . import auth

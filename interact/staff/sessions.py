@@ -12,10 +12,10 @@ from flask import flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from ..extensions import db
-from ..models import User
+from ..domain.db import db
+from ..domain.models import User
 from ..services import audit, passwords, signin, twofactor
-from ..timeutil import utcnow
+from ..domain.timeutil import utcnow
 from .auth import SESSION_VERSION as VERSION
 from .auth import safe_next
 

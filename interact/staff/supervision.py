@@ -20,12 +20,12 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.widgets import NumberInput
 
-from ..errors import DomainError, NotFound
-from ..models import Case, ExtensionRequest, Role, User
+from ..domain.errors import DomainError, NotFound
+from ..domain.models import Case, ExtensionRequest, Role, User
 from ..services import audit, calendar, deadlines, supervision
 from ..services import cases as case_service
 from ..services.tx import unit_of_work
-from ..timeutil import utcnow
+from ..domain.timeutil import utcnow
 from . import auth
 from .forms import choice_list
 

@@ -24,17 +24,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from ..errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from ..extensions import db
-from ..kinds import KINDS
-from ..models import OPEN_STATUSES, Attachment, Case, Role, Status
+from ..domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from ..domain.db import db
+from ..domain.kinds import KINDS
+from ..domain.models import OPEN_STATUSES, Attachment, Case, Role, Status
 from ..services import audit, calendar, directory, signin
 from ..services import cases as case_service
 from ..services.attachments import path_of
 from ..services.tx import unit_of_work
-from ..timeutil import utcnow
-from ..workdays import WorkCalendar, local_date
-from ..workflow import TRANSITIONS
+from ..domain.timeutil import utcnow
+from ..domain.workdays import WorkCalendar, local_date
+from ..domain.workflow import TRANSITIONS
 from . import auth, forms, sessions
 
 PER_PAGE = 30

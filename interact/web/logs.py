@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 
-from . import privacy
+from ..domain import privacy
 
 # Not user-facing: written into log files for operators.
 REDACTED = "[redacted]"

@@ -1,10 +1,5 @@
-"""Flask extensions, created unbound and bound to the app in `create_app`."""
-from flask_babel import Babel
-from flask_login import LoginManager
-from flask_mail import Mail
-from flask_migrate import Migrate
+"""The database handle: Flask-SQLAlchemy, created unbound and bound to the app in `create_app`."""
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -25,8 +20,3 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
-login_manager = LoginManager()
-csrf = CSRFProtect()
-babel = Babel()
-mail = Mail()

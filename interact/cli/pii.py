@@ -7,8 +7,8 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from . import privacy
-from .cli import CommandFailed
+from ..domain import privacy
+from .common import CommandFailed
 
 pii = AppGroup("pii", help=_l("识别并遮盖文本中的个人信息（身份证号、手机号、固定电话、电子邮箱、银行卡号、详细地址）。"))
 

@@ -1,18 +1,10 @@
 """What the public may see of a case (Art. 17): reviewed, masked copies only."""
 from __future__ import annotations
 
-from .extensions import db
-from .models import Case
-from .privacy import MASKS, is_mobile
-from .services import masks
-
-
-def mask_name(name: str) -> str:
-    """Keep the family name only: 张三 → 张*, 欧阳修 → 欧**."""
-    name = (name or "").strip()
-    if not name:
-        return "*"
-    return name[0] + "*" * max(1, len(name) - 1)
+from ..domain.db import db
+from ..domain.models import Case
+from ..domain.privacy import MASKS, is_mobile, mask_name
+from . import masks
 
 
 def _own_details(text: str, case: Case) -> str:

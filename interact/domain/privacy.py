@@ -301,3 +301,11 @@ def mask(text: str, matches: Iterable[Match] | None = None) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+def mask_name(name: str) -> str:
+    """Keep the family name only: 张三 → 张*, 欧阳修 → 欧**."""
+    name = (name or "").strip()
+    if not name:
+        return "*"
+    return name[0] + "*" * max(1, len(name) - 1)

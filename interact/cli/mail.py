@@ -15,10 +15,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
-from .cli import CommandFailed, echo_table, parse_moment, service_call
-from .extensions import db
-from .services import mail, notify
-from .timeutil import format_local
+from .common import CommandFailed, echo_table, parse_moment, service_call
+from ..domain.db import db
+from ..services import mail, notify
+from ..domain.timeutil import format_local
 
 # Messages per sending run.
 BATCH = 100

@@ -10,9 +10,9 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .cli import CommandFailed, _parse_date, service_call
-from .services import audit
-from .timeutil import format_local
+from .common import CommandFailed, parse_date, service_call
+from ..services import audit
+from ..domain.timeutil import format_local
 
 audit_group = AppGroup("audit", help=_l("审计日志：校验哈希链，清除超过保留期限的记录。"))
 
@@ -51,7 +51,7 @@ def audit_verify() -> None:
 @click.option("--before", "before", required=True, metavar="DATE", help=_l("删除此日期之前的记录。"))
 def audit_purge(before: str) -> None:
     """Delete entries older than DATE, if all of them are past the retention period."""
-    day = _parse_date(before)
+    day = parse_date(before)
     with service_call():
         result = audit.purge(day)
     click.echo(_("已清除 %(day)s 之前的审计记录 %(n)d 条。", day=day.isoformat(), n=result.deleted))

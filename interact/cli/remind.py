@@ -10,8 +10,8 @@ import click
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .cli import CommandFailed, parse_moment, service_call
-from .services import calendar, reminders
+from .common import CommandFailed, parse_moment, service_call
+from ..services import calendar, reminders
 
 
 @click.command("remind", help=_l("按已存储的答复期限，把到期前一个工作日的提醒、超期提醒和超期督办邮件放入发送队列（由 interact mail send 发送）。重复运行不会重复提醒：同一办件、同一期限、同一阶段只提醒一次。"))

@@ -10,10 +10,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .errors import DomainError
-from .kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
-from .timeutil import format_local
-from .workflow import EVENT_LABELS, STATUS_LABELS, status_label
+from ..domain.errors import DomainError
+from ..domain.kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
+from ..domain.timeutil import format_local
+from ..domain.workflow import EVENT_LABELS, STATUS_LABELS, status_label
 
 STAFF_PREFIXES = ("/staff", "/api/v1/staff")
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

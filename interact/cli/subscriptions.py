@@ -12,8 +12,8 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .cli import parse_moment, service_call
-from .services import subscriptions
+from .common import parse_moment, service_call
+from ..services import subscriptions
 
 subscriptions_group = AppGroup("subscriptions", help=_l("办理结果公开的邮件订阅。"))
 

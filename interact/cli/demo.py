@@ -22,13 +22,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from .cli import CommandFailed, echo_table, service_call
-from .extensions import db
-from .models import Department, User
-from .services import calendar, directory, passwords
-from .services import cases as case_service
-from .services.attachments import Upload
-from .timeutil import utcnow
+from .common import CommandFailed, echo_table, service_call
+from ..domain.db import db
+from ..domain.models import Department, User
+from ..services import calendar, directory, passwords
+from ..services import cases as case_service
+from ..services.attachments import Upload
+from ..domain.timeutil import utcnow
 
 # Kept as a TOML document so the sample letters read as data, apart from the code that uses them.
 DEMO_TOML = '''# i18n: data. The demo city's departments, sites and citizens' letters: content, not interface text.

@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
 
-from .web import error_response, wants_json
+from .pages import error_response, wants_json
 
 EXTENSION = "interact_limiter"
 # Budget name → the config key holding its limits.

@@ -1,113 +1,23 @@
-"""The `interact` command line: a Flask CLI group bound to this app.
-
-Every command is a thin adapter: parse the arguments, call a service inside one
-`unit_of_work()`, print the result.  A service refusal is printed in Chinese on standard
-error and the command exits with status 1; operators never see a traceback for bad input.
-"""
+"""`interact departments|sites|users|tokens|workdays|deadlines`: the administrator's commands."""
 from __future__ import annotations
 
 import sys
-import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import date, datetime
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .errors import DomainError
-from .kinds import KINDS
-from .models import Role
-from .services import calendar, directory, passwords, twofactor
-from .services.tx import unit_of_work
-from .timeutil import format_local, local_tz
-from .workdays import parse_when
+from ..domain.errors import DomainError
+from ..domain.kinds import KINDS
+from ..domain.models import Role
+from ..services import calendar, directory, passwords, twofactor
+from ..domain.timeutil import format_local
+
+from .common import CommandFailed, echo_table, out_of_range, parse_date, parse_local_date, service_call, yes_no
 
 ROLE_CODES = ", ".join(r.value for r in Role)
-
-
-class CommandFailed(click.ClickException):
-    """A refusal shown as a Chinese message (and one line per field) on stderr; exit status 1."""
-
-    def __init__(self, message: str, fields: dict[str, str] | None = None):
-        """Keep the service's message and per-field messages."""
-        super().__init__(message)
-        self.fields = {k: v for k, v in (fields or {}).items() if v != message}
-
-    def show(self, file=None) -> None:
-        """Print the message instead of click's English "Error:" prefix."""
-        file = file or sys.stderr
-        click.echo(_("错误：%(message)s", message=self.message), file=file)
-        for name, text in self.fields.items():
-            click.echo(f"  {name}: {text}", file=file)
-
-
-def parse_moment(text: str) -> datetime:
-    """An --as-of value: an ISO date or datetime; without an offset it is local time, and a
-    bare date means its local midnight."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise CommandFailed(_("无法识别的日期或时间：%(text)s（应为 YYYY-MM-DD 或 ISO 时间，如 2026-09-30T08:00:00+08:00）",
-                              text=text)) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=local_tz())
-    return moment
-
-
-@contextmanager
-def service_call() -> Iterator[None]:
-    """Commit the block's work once, or report the service's typed error as a CommandFailed."""
-    try:
-        with unit_of_work():
-            yield
-    except DomainError as exc:
-        raise CommandFailed(exc.message, exc.fields) from None
-
-
-def _display_width(text: str) -> int:
-    """Terminal columns taken by `text` (Chinese characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def echo_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """Print rows as left-aligned columns separated by two spaces."""
-    table = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
-    widths = [max(_display_width(row[i]) for row in table) for i in range(len(headers))]
-    for row in table:
-        cells = [cell + " " * (widths[i] - _display_width(cell)) for i, cell in enumerate(row)]
-        click.echo("  ".join(cells).rstrip())
-
-
-def _parse_date(text: str) -> date:
-    """A strict YYYY-MM-DD date, or a CommandFailed."""
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise CommandFailed(_("日期格式应为 YYYY-MM-DD：%(text)s", text=text)) from None
-
-
-def _parse_when(text: str) -> date:
-    """A date or ISO datetime as a local date (offsets converted to the platform's time zone)."""
-    try:
-        return parse_when(text, calendar.tz_name())
-    except ValueError:
-        message = _("无法识别的日期或时间：%(text)s（应为 YYYY-MM-DD 或 ISO 时间，如 2026-09-30T20:00:00+08:00）",
-                    text=text)
-        raise CommandFailed(message) from None
-
-
-def _out_of_range(cal) -> CommandFailed:
-    """The error for a date outside the precomputed working-day calendar."""
-    return CommandFailed(_("超出工作日历的范围（%(lo)d年至%(hi)d年）。", lo=cal.first_year, hi=cal.last_year))
-
-
-def _yes_no(flag: bool) -> str:
-    """启用/停用 for an active flag."""
-    return _("启用") if flag else _("停用")
 
 
 # --- departments -------------------------------------------------------------------------------
@@ -134,7 +44,7 @@ def departments_list() -> None:
     """List every department, active or not."""
     rows = directory.all_departments()
     echo_table([_("代码"), _("名称"), _("领导信箱"), _("状态")],
-               [(d.code, d.name, d.mailbox_name or "", _yes_no(d.active)) for d in rows])
+               [(d.code, d.name, d.mailbox_name or "", yes_no(d.active)) for d in rows])
 
 
 # --- sites -------------------------------------------------------------------------------------
@@ -160,7 +70,7 @@ def sites_list() -> None:
     """List every site with its id, owner and URL."""
     rows = directory.all_sites()
     echo_table([_("编号"), _("部门"), _("名称"), _("网址"), _("状态")],
-               [(s.id, s.department.code, s.name, s.base_url, _yes_no(s.active)) for s in rows])
+               [(s.id, s.department.code, s.name, s.base_url, yes_no(s.active)) for s in rows])
 
 
 # --- users and tokens --------------------------------------------------------------------------
@@ -239,7 +149,7 @@ def users_list() -> None:
     echo_table(
         [_("用户名"), _("姓名"), _("角色"), _("部门"), _("电子邮箱"), _("状态"), _("最近登录")],
         [(u.username, u.display_name or "", ",".join(sorted(r.value for r in u.roles)),
-          u.department.code if u.department else "", u.email or "", _yes_no(u.active),
+          u.department.code if u.department else "", u.email or "", yes_no(u.active),
           format_local(u.last_login_at)) for u in rows],
     )
 
@@ -304,12 +214,12 @@ workdays = AppGroup("workdays", help=_l("工作日历：计算办理期限，查
               help=_l("工作日数。"))
 def workdays_due(when: str, days: int) -> None:
     """Print the due date of something submitted at WHEN."""
-    start = _parse_when(when)
+    start = parse_local_date(when)
     cal = calendar.current_calendar()
     try:
         click.echo(cal.add_working_days(start, days).isoformat())
     except ValueError:
-        raise _out_of_range(cal) from None
+        raise out_of_range(cal) from None
 
 
 @workdays.command("count", help=_l("START 之后（不含）到 END（含）之间的工作日数。"))
@@ -317,12 +227,12 @@ def workdays_due(when: str, days: int) -> None:
 @click.argument("end")
 def workdays_count(start: str, end: str) -> None:
     """Print the number of working days d with START < d <= END."""
-    first, last = _parse_when(start), _parse_when(end)
+    first, last = parse_local_date(start), parse_local_date(end)
     cal = calendar.current_calendar()
     try:
         click.echo(str(cal.working_days_between(first, last)))
     except ValueError:
-        raise _out_of_range(cal) from None
+        raise out_of_range(cal) from None
 
 
 @workdays.command("year", help=_l("列出一年的休息日（off）和调休上班日（work）及其来源（library 或 override）。"))
@@ -333,7 +243,7 @@ def workdays_year(year: int) -> None:
     try:
         schedule = cal.year_schedule(year)
     except ValueError:
-        raise _out_of_range(cal) from None
+        raise out_of_range(cal) from None
     for day in schedule:
         state = "work" if day.working else "off"
         click.echo(f"{day.day.isoformat()}  {state}  {day.source}  {day.name}".rstrip())
@@ -357,7 +267,7 @@ def workdays_override(day: str, mode: str | None, note: str) -> None:
     """Mark DATE as a day off or a working day, or remove its override."""
     if mode is None:
         raise CommandFailed(_("请指定 --off、--work 或 --clear 之一。"))
-    when = _parse_date(day)
+    when = parse_date(day)
     with service_call():
         if mode == "clear":
             changed = calendar.clear_override(when)
@@ -405,44 +315,3 @@ def deadlines_set(kind: str, days: int) -> None:
         calendar.set_deadline_days(kind, days)
     click.echo(_("%(kind)s（%(label)s）的办理期限已设为 %(days)d 个工作日，适用于此后提交的办件。",
                  kind=kind, label=str(KINDS[kind].label), days=days))
-
-
-COMMAND_GROUPS = (departments, sites, users, tokens, workdays, deadlines)
-
-
-def init_app(app) -> None:
-    """Register the project's commands on `app.cli`."""
-    from .demo import demo_command
-
-    for group in COMMAND_GROUPS:
-        app.cli.add_command(group)
-    # Command groups defined next to their feature register here.
-    from .privacy_cli import pii
-    app.cli.add_command(pii)
-    from .audit_cli import audit_group
-    app.cli.add_command(audit_group)
-    from .remind_cli import remind_command
-    app.cli.add_command(remind_command)
-    from .mail_cli import mail_group
-    app.cli.add_command(mail_group)
-    from .subscriptions_cli import subscriptions_group
-    app.cli.add_command(subscriptions_group)
-    # (extra command groups: keep this line last)
-    app.cli.add_command(demo_command)
-
-
-def _create_app():
-    """Build the app for the CLI (all surfaces)."""
-    from . import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,
-             help=_l("interact：政民互动平台（咨询、建议、投诉、领导信箱、网站纠错）的管理命令。"))
-def main() -> None:
-    """Entry point of the `interact` console script."""
-
-
-if __name__ == "__main__":  # `python -m interact.cli …` when the console script is not on PATH
-    main()

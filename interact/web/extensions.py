@@ -1,0 +1,10 @@
+"""The web adapters' Flask extensions, created unbound and bound to the app in `create_app`."""
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_wtf import CSRFProtect
+
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
