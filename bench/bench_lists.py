@@ -27,6 +27,7 @@ from interact import create_app  # noqa: E402
 from interact.domain.db import db  # noqa: E402
 from interact.domain.models import Case, Department, Status  # noqa: E402
 from interact.services import calendar, cases  # noqa: E402
+from interact.services import deadlines
 
 STATUSES = [Status.replied] * 6 + [Status.declined, Status.handling, Status.assigned, Status.pending_review]
 KINDS = ["consultation", "suggestion", "complaint", "mailbox", "correction"]
@@ -129,12 +130,12 @@ def main() -> None:
         db.session.commit()
         dept = db.session.scalar(select(Department).order_by(Department.id))
         cal = calendar.current_calendar()
-        overdue = select(Case).where(calendar.overdue_filter()).order_by(Case.due_at).limit(50)
+        overdue = select(Case).where(deadlines.overdue_filter()).order_by(Case.due_at).limit(50)
 
         def queue():
             page = cases.department_queue(dept.id, tuple(s for s in Status if s not in (Status.replied, Status.declined)))
             for case in page.items:
-                calendar.deadline_of(case, cal)
+                deadlines.case_deadline(case, cal)
 
         rows = [
             ("records, page 1", lambda: cases.published_records(page=1)),

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import holidays  # noqa: E402
 
-from interact.domain.workdays import WorkCalendar, due_at  # noqa: E402
+from interact.domain.deadlines import due_at  # noqa: E402
+from interact.domain.workdays import WorkCalendar  # noqa: E402
 
 N_DAYS = 3
 SEED = 28

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from importlib import resources
 
 from flask import Flask
 from sqlalchemy import event
@@ -20,8 +21,29 @@ from .services.mail import flask_mail
 from .web import logs, pages, ratelimit
 from .web.extensions import babel, csrf, login_manager, migrate
 
+# The source checkout this package runs from, if any: there templates/, static/ and migrations/ sit at the
+# top level, beside the package. A wheel ships them inside the package instead (pyproject.toml maps them).
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COOKIE_NAMES = {"public": "interact_public", "staff": "interact_staff", "all": "interact"}
+
+
+def installed_from_wheel() -> bool:
+    """True when the package carries its own templates (a non-editable install), False in a checkout."""
+    return resources.files(__name__).joinpath("templates").is_dir()
+
+
+def shipped_folder(name: str) -> str:
+    """Path of the shipped folder `name` ("templates", "static" or "migrations"), found through the package."""
+    if installed_from_wheel():
+        return os.fspath(resources.files(__name__).joinpath(name))
+    return os.path.join(PROJECT_ROOT, name)  # editable install or plain checkout: the mapped top-level folder
+
+
+def default_instance_path() -> str:
+    """The instance folder when INTERACT_INSTANCE_PATH is unset: <repository>/instance, or ./instance if installed."""
+    if installed_from_wheel():
+        return os.path.abspath("instance")  # never inside site-packages
+    return os.path.join(PROJECT_ROOT, "instance")
 
 
 def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
@@ -31,9 +53,9 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
         raise ValueError(f"unknown surface {surface!r}; expected one of {config_module.SURFACES}")
     app = Flask(
         __name__,
-        instance_path=os.environ.get("INTERACT_INSTANCE_PATH") or os.path.join(PROJECT_ROOT, "instance"),
-        template_folder=os.path.join(PROJECT_ROOT, "templates"),
-        static_folder=os.path.join(PROJECT_ROOT, "static"),
+        instance_path=os.environ.get("INTERACT_INSTANCE_PATH") or default_instance_path(),
+        template_folder=shipped_folder("templates"),
+        static_folder=shipped_folder("static"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(config_module.load(app.instance_path))
@@ -44,7 +66,7 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
     app.config["INTERACT_SURFACE_NAME"] = surface
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
+    migrate.init_app(app, db, directory=shipped_folder("migrations"))
     csrf.init_app(app)
     flask_mail.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
@@ -53,19 +75,25 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
     pages.init_app(app)
     # Each surface's modules are imported only when that surface is built, so a public host
     # never loads the staff code (Art. 25); these imports are not there to dodge a cycle.
+    # Every blueprint of a surface is in its list: one per feature module, none adds routes to another.
     if surface in ("public", "all"):
         from .api import public as public_api
+        from .public import captcha, feeds, query_reset, subscribe
         from .public import views as public_views
 
-        app.register_blueprint(public_views.make_blueprint())
-        app.register_blueprint(public_api.make_blueprint())
+        public_modules = (public_views, query_reset, captcha, feeds, subscribe, public_api)
+        for module in public_modules:
+            app.register_blueprint(module.make_blueprint())
     if surface in ("staff", "all"):
         from .api import staff as staff_api
+        from .staff import account, admin, audit_views, masks, outbox, security_admin, supervision
         from .staff import views as staff_views
 
         login_manager.init_app(app)
-        app.register_blueprint(staff_views.make_blueprint())
-        app.register_blueprint(staff_api.make_blueprint())
+        staff_modules = (staff_views, admin, account, masks, audit_views, security_admin, outbox, supervision,
+                         staff_api)
+        for module in staff_modules:
+            app.register_blueprint(module.make_blueprint())
     app.register_blueprint(openapi.make_blueprint(surface))
     ratelimit.init_app(app)  # after the blueprints: it wraps their rate-limited views
     cli.register(app)

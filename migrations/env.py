@@ -102,6 +102,14 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch "recreate" drops and re-creates a table; with foreign keys on, dropping
+            # `cases` would cascade-delete every row that refers to it. The pragma only takes
+            # effect outside a transaction, so it is set before the migrations begin one, and
+            # the connection's own transaction is closed so that Alembic manages its own.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -110,6 +118,14 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            # Back on before the connection returns to the app's pool.
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"foreign keys broken after the migrations: {broken[:10]}")
 
 
 if context.is_offline_mode():

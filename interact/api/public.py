@@ -12,10 +12,14 @@ from flask_babel import gettext as _
 from ..domain.errors import ValidationFailed
 from ..web.extensions import csrf
 from ..domain.kinds import KINDS
-from ..services import calendar, directory
+from ..services import directory
 from ..services import cases as case_service
 from ..services.tx import unit_of_work
+from . import schemas
+from ..web.paging import api_page_args
 from . import serializers as s
+from ..services import deadlines
+from ..services import timeline
 
 SUBMISSION_STRINGS = ("kind", "department", "page_url", "error_type", "title", "content", "name", "phone",
                       "email")
@@ -31,18 +35,13 @@ def make_blueprint() -> Blueprint:
     @bp.post("/cases")
     def submit():
         """Register a citizen's case; the query code is returned this once only."""
-        body = s.json_object()
-        s.check_types(body, strings=SUBMISSION_STRINGS, booleans=("publish",))
-        site = body.get("site")
-        if site is not None and (isinstance(site, bool) or not isinstance(site, (int, str))):
-            msg = _("请选择出错的网站。")
-            raise ValidationFailed(msg, {"site": msg})
-        # Only the citizen's own fields are read: status, department of a correction and the
+        # Only the citizen's own fields are kept: status, department of a correction and the
         # like are decided by the service, whatever else the body carries.
+        body = schemas.load(schemas.CaseSubmission, s.json_object())
         sub = case_service.Submission(
             kind=body.get("kind") or "",
             **{name: body.get(name) or "" for name in SUBMISSION_STRINGS if name != "kind"},
-            site=site,
+            site=body.get("site"),
             publish=body.get("publish", True) is not False,
         )
         with unit_of_work():
@@ -56,14 +55,14 @@ def make_blueprint() -> Blueprint:
     def case(number: str):
         """The citizen's own case, with the public timeline, reply and rating."""
         found = case_service.case_for_citizen(number, request.headers.get(QUERY_CODE_HEADER, ""))
-        return jsonify(s.citizen_case(found, case_service.public_events(found)))
+        return jsonify(s.citizen_case(found, timeline.public_events(found)))
 
     @bp.post("/cases/<number>/rating")
     def rate(number: str):
         """The citizen rates the approved reply, once."""
         body = s.json_object()
         found = case_service.case_for_citizen(number, request.headers.get(QUERY_CODE_HEADER, ""))
-        s.check_types(body, strings=("rating", "comment"))
+        body = schemas.load(schemas.RatingRequest, body)
         with unit_of_work():
             case_service.rate_case(found, body.get("rating") or "", body.get("comment") or "")
         return jsonify(s.rating(found)), 201
@@ -74,7 +73,7 @@ def make_blueprint() -> Blueprint:
         kind = request.args.get("kind") or None
         if kind is not None and kind not in KINDS:
             raise ValidationFailed(_("未知的类别。"), {"kind": _("未知的类别。")})
-        page, per_page = s.page_args(RECORDS_PER_PAGE)
+        page, per_page = api_page_args(RECORDS_PER_PAGE)
         result = case_service.published_records(
             department=request.args.get("department") or None, kind=kind,
             month=request.args.get("month") or None, page=page, per_page=per_page,
@@ -99,6 +98,6 @@ def make_blueprint() -> Blueprint:
     @bp.get("/kinds")
     def kinds():
         """The channels, what each is for (Art. 16), their deadlines and the fixed value lists."""
-        return jsonify(s.kinds(calendar.deadline_settings()))
+        return jsonify(s.kinds(deadlines.deadline_settings()))
 
     return bp

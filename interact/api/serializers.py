@@ -1,5 +1,5 @@
-"""The JSON shapes of API v1: models turned into JSON-ready dicts, and the input parsing both
-API blueprints share.
+"""The JSON shapes of API v1: models turned into JSON-ready dicts (interact.api.schemas declares
+them for the OpenAPI document), and the input parsing both API blueprints share.
 
 Dates and times: every timestamp (`*_at`) is ISO 8601 in the platform's local time zone
 (INTERACT_TIMEZONE, Asia/Shanghai by default) with its offset, e.g. "2026-11-27T10:15:00+08:00",
@@ -11,7 +11,6 @@ the citizen's own words, and only `staff_case` shows name, phone and e-mail.
 """
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
 from flask import request
@@ -32,12 +31,10 @@ from ..domain.models import (
     User,
 )
 from ..services import content_rules
-from ..services.calendar import Deadline
+from ..domain.deadlines import Deadline
 from ..domain.timeutil import to_local
 from ..domain.workflow import EVENT_LABELS, status_label
 
-MAX_PER_PAGE = 100
-_DIGITS = re.compile(r"^[0-9]{1,6}$")
 
 
 # --- values -------------------------------------------------------------------------------
@@ -288,42 +285,3 @@ def json_object(*, empty_ok: bool = False) -> dict:
     if not isinstance(body, dict):
         raise ValidationFailed(_("请求体须为 JSON 对象（Content-Type: application/json）。"))
     return body
-
-
-def check_types(body: dict, strings: tuple[str, ...] = (), booleans: tuple[str, ...] = ()) -> None:
-    """Refuse fields of the wrong JSON type, naming each one; null counts as absent."""
-    errors = {}
-    for name in strings:
-        if body.get(name) is not None and not isinstance(body[name], str):
-            errors[name] = _("须为字符串。")
-    for name in booleans:
-        if body.get(name) is not None and not isinstance(body[name], bool):
-            errors[name] = _("须为 true 或 false。")
-    if errors:
-        raise ValidationFailed(_("请求的字段类型有误。"), errors)
-
-
-def _positive_int(name: str, default: int, maximum: int | None = None) -> int:
-    """A positive integer query parameter, or ValidationFailed naming it."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    # ASCII digits only, and few of them, so the offset stays within what every database accepts.
-    if not _DIGITS.match(raw) or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
-        msg = (_("须为1到%(n)d之间的整数。", n=maximum) if maximum else _("须为正整数。"))
-        raise ValidationFailed(_("参数 %(name)s 无效。", name=name), {name: msg})
-    return int(raw)
-
-
-def page_args(default_per_page: int) -> tuple[int, int]:
-    """The `page` and `per_page` query parameters, checked."""
-    errors = {}
-    values = []
-    for name, default, maximum in (("page", 1, None), ("per_page", default_per_page, MAX_PER_PAGE)):
-        try:
-            values.append(_positive_int(name, default, maximum))
-        except ValidationFailed as exc:
-            errors.update(exc.fields)
-    if errors:
-        raise ValidationFailed(_("分页参数无效。"), errors)
-    return values[0], values[1]

@@ -10,12 +10,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..domain.errors import DomainError
-from ..domain.kinds import KINDS
+from ..domain.kinds import DEFAULT_DEADLINE_DAYS, KINDS
 from ..domain.models import Role
 from ..services import calendar, directory, passwords, twofactor
 from ..domain.timeutil import format_local
 
 from .common import CommandFailed, echo_table, out_of_range, parse_date, parse_local_date, service_call, yes_no
+from ..services import deadlines as deadline_service
+from ..services import overrides
 
 ROLE_CODES = ", ".join(r.value for r in Role)
 
@@ -86,6 +88,17 @@ def _read_password() -> str:
     return stdin.readline().rstrip("\r\n")
 
 
+def _password_from_stdin(password_stdin: bool) -> str:
+    """The password of a users command: only ever from standard input, and never empty."""
+    if not password_stdin:
+        # A password on the command line ends up in shell history and in `ps` output.
+        raise CommandFailed(_("密码不能写在命令行上：请加 --password-stdin，并从标准输入提供密码。"))
+    password = _read_password()
+    if not password:
+        raise CommandFailed(_("没有从标准输入读到密码。"))
+    return password
+
+
 @users.command(
     "add",
     help=_l("添加工作人员。密码从标准输入的第一行读取，不能写在命令行上。例如：\n\n\b\n"
@@ -101,12 +114,7 @@ def _read_password() -> str:
 def users_add(username: str, roles: tuple[str, ...], department: str | None, email: str | None,
               display_name: str | None, password_stdin: bool) -> None:
     """Create a staff account; the password comes from standard input only."""
-    if not password_stdin:
-        # A password on the command line ends up in shell history and in `ps` output.
-        raise CommandFailed(_("密码不能写在命令行上：请加 --password-stdin，并从标准输入提供密码。"))
-    password = _read_password()
-    if not password:
-        raise CommandFailed(_("没有从标准输入读到密码。"))
+    password = _password_from_stdin(password_stdin)
     with service_call():
         user = directory.create_user(username, password, list(roles), department, email=email,
                                      display_name=display_name)
@@ -123,11 +131,7 @@ def users_add(username: str, roles: tuple[str, ...], department: str | None, ema
 @click.option("--password-stdin", is_flag=True, help=_l("从标准输入读取密码（必需）。"))
 def users_reset_password(username: str, password_stdin: bool) -> None:
     """Set a new password that the user must change at the next sign-in."""
-    if not password_stdin:
-        raise CommandFailed(_("密码不能写在命令行上：请加 --password-stdin，并从标准输入提供密码。"))
-    password = _read_password()
-    if not password:
-        raise CommandFailed(_("没有从标准输入读到密码。"))
+    password = _password_from_stdin(password_stdin)
     with service_call():
         passwords.reset_password(None, directory.user_by_username(username), password)
     click.echo(_("已重置 %(user)s 的密码；该用户下次登录时必须修改密码。", user=username))
@@ -210,7 +214,7 @@ workdays = AppGroup("workdays", help=_l("工作日历：计算办理期限，查
     help=_l("输出 WHEN 之后第 N 个工作日（提交当天不计），格式 YYYY-MM-DD。WHEN 为日期或 ISO 时间，带时区的时间先换算为北京时间。"),
 )
 @click.argument("when")
-@click.option("--days", type=click.IntRange(1, 366), default=3, show_default=True,
+@click.option("--days", type=click.IntRange(1, 366), default=DEFAULT_DEADLINE_DAYS, show_default=True,
               help=_l("工作日数。"))
 def workdays_due(when: str, days: int) -> None:
     """Print the due date of something submitted at WHEN."""
@@ -270,10 +274,10 @@ def workdays_override(day: str, mode: str | None, note: str) -> None:
     when = parse_date(day)
     with service_call():
         if mode == "clear":
-            changed = calendar.clear_override(when)
+            changed = overrides.clear_override(when)
             line = _("已撤销 %(day)s 的调整。", day=when.isoformat())
         else:
-            changed = calendar.set_override(when, mode == "work", note)
+            changed = overrides.set_override(when, mode == "work", note)
             line = (_("已将 %(day)s 设为工作日。", day=when.isoformat()) if mode == "work"
                     else _("已将 %(day)s 设为休息日。", day=when.isoformat()))
     click.echo(line)
@@ -298,7 +302,7 @@ deadlines = AppGroup("deadlines", help=_l("各类办件的办理期限（工作�
 @deadlines.command("list", help=_l("列出各类办件的办理期限。"))
 def deadlines_list() -> None:
     """List every kind's deadline in working days."""
-    settings = calendar.deadline_settings()
+    settings = deadline_service.deadline_settings()
     echo_table([_("类别"), _("名称"), _("工作日")],
                [(code, str(KINDS[code].label), days) for code, days in settings.items()])
 
@@ -312,6 +316,6 @@ def deadlines_list() -> None:
 def deadlines_set(kind: str, days: int) -> None:
     """Change the deadline of one kind for cases submitted from now on."""
     with service_call():
-        calendar.set_deadline_days(kind, days)
+        deadline_service.set_deadline_days(kind, days)
     click.echo(_("%(kind)s（%(label)s）的办理期限已设为 %(days)d 个工作日，适用于此后提交的办件。",
                  kind=kind, label=str(KINDS[kind].label), days=days))

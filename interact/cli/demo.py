@@ -29,6 +29,7 @@ from ..services import calendar, directory, passwords
 from ..services import cases as case_service
 from ..services.attachments import Upload
 from ..domain.timeutil import utcnow
+from ..services import deadlines
 
 # Kept as a TOML document so the sample letters read as data, apart from the code that uses them.
 DEMO_TOML = '''# i18n: data. The demo city's departments, sites and citizens' letters: content, not interface text.
@@ -512,7 +513,7 @@ class _Clock:
         self.cal = calendar.current_calendar()
         self.zone = ZoneInfo(calendar.tz_name())
         self.today = now.astimezone(self.zone).date()
-        self.days = calendar.deadline_days
+        self.days = deadlines.deadline_days
 
     def _local(self, day: date, minutes: int) -> datetime:
         """An aware UTC instant at `minutes` after local midnight of `day`."""

@@ -21,6 +21,26 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from .db import db
+# The state enums live in .states; Role and Status stay importable from here too.
+from .states import (
+    AttachmentPurpose,
+    AuditOutcome,
+    CaseKind,
+    DeclineReason,
+    DraftKind,
+    ErrorType,
+    ExtensionStatus,
+    FlagKind,
+    Frequency,
+    MaskOrigin,
+    NotifyMode,
+    OutboxStatus,
+    Rating,
+    Role,
+    Status,
+    SubscriptionScope,
+    TextField,
+)
 from .timeutil import utcnow
 
 
@@ -49,35 +69,16 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc)
 
 
-class Role(str, enum.Enum):
-    """Staff roles; a user may hold several."""
-
-    admin = "admin"
-    dispatcher = "dispatcher"
-    handler = "handler"
-    reviewer = "reviewer"
-    auditor = "auditor"
-
-
-class Status(str, enum.Enum):
-    """Case statuses; the API names are fixed."""
-
-    submitted = "submitted"
-    assigned = "assigned"
-    handling = "handling"
-    pending_review = "pending_review"
-    replied = "replied"
-    declined = "declined"
-
-
 OPEN_STATUSES = (Status.submitted, Status.assigned, Status.handling, Status.pending_review)
 CLOSED_STATUSES = (Status.replied, Status.declined)
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    """A portable string enum column (VARCHAR + CHECK on every backend)."""
-    return Enum(cls, name=name, native_enum=False, length=32, validate_strings=True,
-                values_callable=lambda e: [m.value for m in e])
+def _enum(cls: type[enum.Enum], name: str, length: int = 32) -> Enum:
+    """A column holding one of `cls`'s values: VARCHAR(length) on every backend, plus a CHECK
+    constraint `ck_<table>_<name>` (naming convention in interact.domain.db) allowing only those
+    values; the ORM refuses other strings too (LookupError) and loads members of `cls`."""
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=length,
+                validate_strings=True, values_callable=lambda e: [m.value for m in e])
 
 
 class Department(db.Model):
@@ -139,7 +140,8 @@ class User(UserMixin, db.Model):
     # The last TOTP time step accepted: a code, once used, cannot be replayed in its window.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     # "immediate": one mail per notification; "digest": one mail a day.
-    notify_mode: Mapped[str] = mapped_column(String(16), default="immediate", server_default="immediate")
+    notify_mode: Mapped[NotifyMode] = mapped_column(_enum(NotifyMode, "notify_mode", 16), default=NotifyMode.immediate,
+                                                    server_default=NotifyMode.immediate.value)
 
     department: Mapped[Department | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -199,7 +201,7 @@ class KindSetting(db.Model):
 
     __tablename__ = "kind_settings"
 
-    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind, "kind"), primary_key=True)
     deadline_days: Mapped[int] = mapped_column(Integer)
 
 
@@ -255,14 +257,14 @@ class Case(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind, "kind"))
     status: Mapped[Status] = mapped_column(_enum(Status, "status"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
 
     # Website error reports only.
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     page_url: Mapped[str | None] = mapped_column(String(1024))
-    error_type: Mapped[str | None] = mapped_column(String(32))
+    error_type: Mapped[ErrorType | None] = mapped_column(_enum(ErrorType, "error_type"))
 
     title: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)
@@ -290,15 +292,15 @@ class Case(db.Model):
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     # The draft waiting for review: a reply or a decline.
-    draft_kind: Mapped[str | None] = mapped_column(String(16))
+    draft_kind: Mapped[DraftKind | None] = mapped_column(_enum(DraftKind, "draft_kind", 16))
     draft_text: Mapped[str | None] = mapped_column(Text)
-    draft_reason: Mapped[str | None] = mapped_column(String(32))
+    draft_reason: Mapped[DeclineReason | None] = mapped_column(_enum(DeclineReason, "draft_reason"))
     draft_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     drafted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # The approved outcome.
     reply_text: Mapped[str | None] = mapped_column(Text)
-    decline_reason: Mapped[str | None] = mapped_column(String(32))
+    decline_reason: Mapped[DeclineReason | None] = mapped_column(_enum(DeclineReason, "decline_reason"))
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     replied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -312,7 +314,7 @@ class Case(db.Model):
     public_content: Mapped[str | None] = mapped_column(Text)
     public_reply: Mapped[str | None] = mapped_column(Text)
 
-    rating: Mapped[str | None] = mapped_column(String(32))
+    rating: Mapped[Rating | None] = mapped_column(_enum(Rating, "rating"))
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -342,8 +344,8 @@ class CaseEvent(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(32))
-    from_status: Mapped[str | None] = mapped_column(String(32))
-    to_status: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[Status | None] = mapped_column(_enum(Status, "from_status"))
+    to_status: Mapped[Status] = mapped_column(_enum(Status, "to_status"))
     # Internal note for staff, and what the citizen may read of it on the query page.
     note: Mapped[str] = mapped_column(Text, default="")
     public_note: Mapped[str] = mapped_column(Text, default="")
@@ -363,7 +365,8 @@ class Attachment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[str] = mapped_column(String(16), default="attachment")  # or "screenshot"
+    purpose: Mapped[AttachmentPurpose] = mapped_column(_enum(AttachmentPurpose, "purpose", 16),
+                                                       default=AttachmentPurpose.attachment)
     filename: Mapped[str] = mapped_column(String(255))
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
     content_type: Mapped[str] = mapped_column(String(64))
@@ -431,8 +434,8 @@ class CaseFlag(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # "external_link" | "sensitive_word"
-    field: Mapped[str] = mapped_column(String(32))  # "title" | "content" | "reply"
+    kind: Mapped[FlagKind] = mapped_column(_enum(FlagKind, "kind"))
+    field: Mapped[TextField] = mapped_column(_enum(TextField, "field"))
     match: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -447,12 +450,12 @@ class TextMask(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     object_type: Mapped[str] = mapped_column(String(32))  # "case"; later survey answers, questions
     object_id: Mapped[int] = mapped_column(Integer)
-    field: Mapped[str] = mapped_column(String(32))  # "title" | "content" | "reply"
+    field: Mapped[TextField] = mapped_column(_enum(TextField, "field"))
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(String(512))
     label: Mapped[str] = mapped_column(String(32))  # "id_number", "mobile", … or "manual"
-    origin: Mapped[str] = mapped_column(String(16))  # "detector" | "reviewer"
+    origin: Mapped[MaskOrigin] = mapped_column(_enum(MaskOrigin, "origin", 16))
     lifted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -480,7 +483,7 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(String(64))
     object_type: Mapped[str] = mapped_column(String(32), default="")
     object_id: Mapped[str] = mapped_column(String(64), default="")
-    outcome: Mapped[str] = mapped_column(String(16))  # "success" | "failure"
+    outcome: Mapped[AuditOutcome] = mapped_column(_enum(AuditOutcome, "outcome", 16))
     ip: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(256), default="")
     details: Mapped[str] = mapped_column(Text, default="")  # JSON
@@ -504,7 +507,7 @@ class OutboxMessage(db.Model):
     template: Mapped[str] = mapped_column(String(64))
     # Makes queuing idempotent (a reminder per case, threshold and person is queued once).
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "status", 16), default=OutboxStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -538,7 +541,8 @@ class ExtensionRequest(db.Model):
     reason: Mapped[str] = mapped_column(Text)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | denied
+    status: Mapped[ExtensionStatus] = mapped_column(_enum(ExtensionStatus, "status", 16),
+                                                    default=ExtensionStatus.pending)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     comment: Mapped[str | None] = mapped_column(Text)
@@ -554,9 +558,9 @@ class Subscription(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
-    scope: Mapped[str] = mapped_column(String(16))  # all | department | kind
+    scope: Mapped[SubscriptionScope] = mapped_column(_enum(SubscriptionScope, "scope", 16))
     scope_value: Mapped[str] = mapped_column(String(64), default="")
-    frequency: Mapped[str] = mapped_column(String(16))  # immediate | daily
+    frequency: Mapped[Frequency] = mapped_column(_enum(Frequency, "frequency", 16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,9 +7,8 @@ plus the weekend make-up workdays, 调休, it knows about via
 the library -- the State Council notice for a year is published late in the
 previous year, so the library can lag behind it.
 
-The deadline rule: the day of submission is not counted; the deadline is
-23:59:59 local time (default Asia/Shanghai) on the Nth working day after the
-submission's *local* date.  Instants are stored in UTC and shown in local time.
+The deadline rule built on this calendar is in :mod:`interact.domain.deadlines`.
+Instants are stored in UTC and shown in local time.
 
 This module is pure (no Flask, no database).  A :class:`WorkCalendar`
 precomputes a day index over a fixed year range so that
@@ -22,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -32,14 +31,12 @@ __all__ = [
     "MAKE_UP_WORKDAY_NAME",
     "ScheduleDay",
     "WorkCalendar",
-    "due_at",
     "local_date",
     "parse_when",
 ]
 
 DEFAULT_TZ = "Asia/Shanghai"
 MAKE_UP_WORKDAY_NAME = "调休上班"  # i18n: data (the official term, stored with the schedule)
-_END_OF_DAY = time(23, 59, 59)
 
 # An override value is either a bare working flag or a (working, note) pair.
 OverrideValue = bool | tuple[bool, str]
@@ -219,18 +216,6 @@ def local_date(moment: datetime, tz: str = DEFAULT_TZ) -> date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(ZoneInfo(tz)).date()
-
-
-def due_at(
-    submitted_at: datetime, n: int, calendar: WorkCalendar, tz: str = DEFAULT_TZ
-) -> datetime:
-    """Aware UTC deadline: 23:59:59 local on the nth working day after the local submission date."""
-    zone = ZoneInfo(tz)
-    if submitted_at.tzinfo is None:
-        submitted_at = submitted_at.replace(tzinfo=timezone.utc)
-    # Same as local_date(), inlined: this is the hot path of every case list.
-    day = calendar.add_working_days(submitted_at.astimezone(zone).date(), n)
-    return datetime.combine(day, _END_OF_DAY, tzinfo=zone).astimezone(timezone.utc)
 
 
 def parse_when(text: str, tz: str = DEFAULT_TZ) -> date:

@@ -1,7 +1,8 @@
 """The image CAPTCHA route of the public surface (`/captcha.png`), drawn on this server.
 
 Each request starts a new challenge in the citizen's session (see interact.services.antispam),
-so the image is never cached. While the CAPTCHA is switched off the route answers 404.
+so the image is never cached. While the CAPTCHA is switched off the route answers 404. The
+blueprint is "public_captcha".
 """
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from flask import Blueprint, abort, make_response
 from ..services import antispam
 
 
-def register(bp: Blueprint) -> None:
-    """Add the CAPTCHA image route to the public blueprint."""
+def make_blueprint() -> Blueprint:
+    """Build the CAPTCHA image's blueprint ("public_captcha", no URL prefix)."""
+    bp = Blueprint("public_captcha", __name__)
 
     @bp.get("/captcha.png")
     def captcha():
@@ -22,3 +24,5 @@ def register(bp: Blueprint) -> None:
         response.mimetype = "image/png"
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    return bp

@@ -3,7 +3,7 @@
 Each feed holds the newest records with their masked public copy only (public_title,
 public_content, public_reply). The XML is built with xml.etree.ElementTree, which escapes
 every text node, and the entry content is HTML whose citizen text is escaped before that:
-nothing a citizen wrote can become markup in a feed reader.
+nothing a citizen wrote can become markup in a feed reader. The blueprint is "public_feeds".
 """
 from __future__ import annotations
 
@@ -95,8 +95,9 @@ def _response(document: bytes):
     return response.make_conditional(request)
 
 
-def register(bp: Blueprint) -> None:
-    """Add the feed routes to the public blueprint."""
+def make_blueprint() -> Blueprint:
+    """Build the feeds' blueprint ("public_feeds", no URL prefix)."""
+    bp = Blueprint("public_feeds", __name__)
 
     @bp.get("/feeds/records.atom")
     def feed_records():
@@ -121,3 +122,5 @@ def register(bp: Blueprint) -> None:
         title = _("政民互动平台 · %(kind)s办理结果公开", kind=KINDS[kind].label)
         return _response(atom_feed(records, title=title, path=f"/feeds/kinds/{kind}.atom",
                                    alternate=f"/records?kind={kind}"))
+
+    return bp

@@ -2,7 +2,8 @@
 
 A thin adapter over interact.services.query_codes. Every outcome (a match, a mismatch, an
 unknown number, a case without an address, a filled-in trap field) gets the same page, so the
-form reveals nothing; it spends the "lookup" rate-limit budget like the query form.
+form reveals nothing; it spends the "lookup" rate-limit budget like the query form. The
+blueprint is "public_query_reset".
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from wtforms.fields import EmailField
 
 from ..services import query_codes
 from ..services.tx import unit_of_work
+from .views import private
 
 
 class QueryResetForm(FlaskForm):
@@ -24,20 +26,21 @@ class QueryResetForm(FlaskForm):
     homepage = StringField(_l("个人主页"))
 
 
-def register(bp: Blueprint) -> None:
-    """Add the lost-code form to the public blueprint."""
+def make_blueprint() -> Blueprint:
+    """Build the lost-code form's blueprint ("public_query_reset", no URL prefix)."""
+    bp = Blueprint("public_query_reset", __name__)
 
     @bp.route("/cases/query/reset", methods=["GET", "POST"])
     def query_reset():
         """Ask for a new query code; every POST gets the same neutral answer."""
-        from .views import _private
-
         form = QueryResetForm()
         if request.method == "GET":
             form.number.data = (request.args.get("number") or "").strip()[:20]
-            return _private(render_template("public/cases/query_reset.html", form=form))
+            return private(render_template("public/cases/query_reset.html", form=form))
         # CSRFProtect has already refused a POST without a valid token.
         if not (form.homepage.data or "").strip():
             with unit_of_work():
                 query_codes.reissue_query_code(form.number.data or "", form.email.data or "")
-        return _private(render_template("public/cases/query_reset_sent.html"))
+        return private(render_template("public/cases/query_reset_sent.html"))
+
+    return bp

@@ -5,10 +5,11 @@ full (only z***@example.com), and the answer to a subscription request is the sa
 or not the address was known. The unsubscribe link is also the RFC 8058 one-click target:
 a mail client POSTs `List-Unsubscribe=One-Click` to it without any CSRF token, the signed
 token in the URL being the proof; every other POST to it must carry the page's CSRF token.
+The blueprint is "public_subscribe".
 """
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField
@@ -20,6 +21,7 @@ from ..domain.kinds import KINDS
 from ..services import antispam, directory
 from ..services import subscriptions as subscription_service
 from ..services.tx import unit_of_work
+from .views import private, spam_trap_answer
 
 ONE_CLICK = "One-Click"
 
@@ -43,10 +45,6 @@ class SubscribeForm(FlaskForm):
         return {"department": self.department.data, "kind": self.kind.data}.get(self.scope.data, "") or ""
 
 
-class UnsubscribeForm(FlaskForm):
-    """The unsubscribe page's button: only the CSRF token."""
-
-
 def _form() -> SubscribeForm:
     """The subscription form with department and kind choices, prefilled from the query string."""
     form = SubscribeForm()
@@ -64,20 +62,14 @@ def _form() -> SubscribeForm:
     return form
 
 
-def _private(body, status: int = 200):
-    """A page about one subscription: never cached, never indexed."""
-    response = make_response(body, status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _refusal(exc: DomainError):
     """A damaged, expired or unknown link: the error page with the service's message."""
-    return _private(render_template("errors.html", code=exc.status_code, message=exc.message), exc.status_code)
+    return private(render_template("errors.html", code=exc.status_code, message=exc.message), exc.status_code)
 
 
-def register(bp: Blueprint) -> None:
-    """Add the subscription routes to the public blueprint."""
+def make_blueprint() -> Blueprint:
+    """Build the subscription pages' blueprint ("public_subscribe", no URL prefix)."""
+    bp = Blueprint("public_subscribe", __name__)
 
     @bp.route("/subscribe", methods=["GET", "POST"])
     def subscribe():
@@ -85,10 +77,9 @@ def register(bp: Blueprint) -> None:
         form = _form()
         if request.method == "GET":
             return _page(form)
-        try:
-            antispam.check_honeypot(form.homepage.data)
-        except ValidationFailed as exc:  # a generic refusal: nothing says which field gave it away
-            return _private(render_template("errors.html", code=400, message=exc.message), 400)
+        trapped = spam_trap_answer(form)
+        if trapped is not None:
+            return trapped
         try:
             antispam.check_captcha_if_on(form.captcha.data)
             with unit_of_work():
@@ -96,14 +87,14 @@ def register(bp: Blueprint) -> None:
                                                form.scope_value(), form.frequency.data or "")
         except ValidationFailed as exc:
             return _page(form, exc.fields, exc.message, 400)
-        return _private(render_template(
+        return private(render_template(
             "public/subscribe/sent.html", masked=subscription_service.mask_email(subscription_service.normal_email(form.email.data)),
             days=subscription_service.CONFIRM_MAX_AGE.days))
 
     def _page(form: SubscribeForm, errors=None, message: str = "", status: int = 200):
         """The subscription form, with the service's field errors next to their fields."""
         form.captcha.data = ""  # an answer is spent once; the page shows a new image
-        return _private(render_template(
+        return private(render_template(
             "public/subscribe/form.html", form=form, errors=errors or {}, error_message=message,
             captcha=antispam.captcha_required()), status)
 
@@ -126,8 +117,7 @@ def register(bp: Blueprint) -> None:
         try:
             if request.method == "GET":
                 sub = subscription_service.subscription_for_unsubscribe(token)
-                return _subscription_page("public/subscribe/unsubscribe.html", sub, form=UnsubscribeForm(),
-                                          token=token)
+                return _subscription_page("public/subscribe/unsubscribe.html", sub, token=token)
             with unit_of_work():
                 sub = subscription_service.unsubscribe(token)
                 page = _subscription_page("public/subscribe/unsubscribed.html", sub)
@@ -141,7 +131,9 @@ def register(bp: Blueprint) -> None:
 
     def _subscription_page(template: str, sub, **context):
         """A page about one subscription, showing the address masked."""
-        return _private(render_template(
+        return private(render_template(
             template, masked=subscription_service.mask_email(sub.email),
             scope_text=subscription_service.scope_label(sub.scope, sub.scope_value),
             frequency_text=subscription_service.frequency_label(sub.frequency), **context))
+
+    return bp

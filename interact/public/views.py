@@ -1,4 +1,6 @@
-"""The citizen pages of the public surface: channels, submission, case query and published records.
+"""The citizen pages of the public surface (blueprint "public"): channels, submission, case query
+and published records. The lost-code form, the CAPTCHA image, the feeds and the subscription
+pages have their own modules and blueprints (see `create_app`).
 
 Thin adapters over `interact.services`: parse the form, call the service, commit once, render.
 Nothing here imports the staff surface (Art. 25), and the records pages read only the
@@ -14,19 +16,29 @@ from ..domain.kinds import KINDS
 from ..services import antispam, calendar, directory
 from ..services import cases as case_service
 from ..services.tx import unit_of_work
-from . import captcha
+from ..web.paging import page_arg
 from .forms import QueryForm, RatingForm, case_form
+from ..services import deadlines
+from ..services import inputs
+from ..services import timeline
 
 RECORDS_PER_PAGE = 20
-# Page numbers beyond this are nonsense and would overflow the database's OFFSET.
-MAX_PAGE = 100_000
 
 
-def _private(response, status: int = 200):
-    """Mark a response holding a query code or a citizen's own case as never to be cached."""
+def private(response, status: int = 200):
+    """Mark a response holding a query code or a citizen's own case as never to be cached (no-store)."""
     response = make_response(response, status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def spam_trap_answer(form):
+    """The generic 400 page when a form's trap field (`homepage`) was filled in, else None."""
+    try:
+        antispam.check_honeypot(form.homepage.data)
+    except ValidationFailed as exc:  # a generic refusal: nothing says which field gave it away
+        return private(render_template("errors.html", code=400, message=exc.message), 400)
+    return None
 
 
 def make_blueprint() -> Blueprint:
@@ -36,7 +48,7 @@ def make_blueprint() -> Blueprint:
     @bp.get("/")
     def home():
         """Every channel with its purpose, aim and usage (Art. 16), and the deadline commitment."""
-        return render_template("public/home.html", deadlines=calendar.deadline_settings())
+        return render_template("public/home.html", deadlines=deadlines.deadline_settings())
 
     @bp.route("/cases/new/<kind>", methods=["GET", "POST"])
     def new_case(kind: str):
@@ -47,10 +59,9 @@ def make_blueprint() -> Blueprint:
         form = case_form(spec, directory.active_departments(), directory.active_sites())
         if request.method == "GET":
             return _case_form_page(spec, form)
-        try:
-            antispam.check_honeypot(form.homepage.data)
-        except ValidationFailed as exc:  # a generic refusal: nothing says which field gave it away
-            return _private(render_template("errors.html", code=400, message=exc.message), 400)
+        trapped = spam_trap_answer(form)
+        if trapped is not None:
+            return trapped
         try:
             antispam.check_captcha_if_on(form.captcha.data)
             with unit_of_work():
@@ -62,19 +73,18 @@ def make_blueprint() -> Blueprint:
         page = render_template(
             "public/cases/receipt.html", case=case, kind=spec,
             code=case_service.format_query_code(code),
-            deadline_days=case.deadline_days,
         )
-        return _private(page)
+        return private(page)
 
     def _case_form_page(spec, form, errors=None, error_message: str = "", status: int = 200):
         """Render the form of a kind, with the service's field errors next to their fields."""
         form.captcha.data = ""  # an answer is spent once; the page shows a new image
         page = render_template(
             "public/cases/new.html", kind=spec, form=form, errors=errors or {}, error_message=error_message,
-            deadline_days=calendar.deadline_days(spec.code), limits=case_service.LIMITS,
+            deadline_days=deadlines.deadline_days(spec.code), limits=inputs.LIMITS,
             captcha=antispam.captcha_required(),
         )
-        return _private(page, status)
+        return private(page, status)
 
     @bp.route("/cases/query", methods=["GET", "POST"])
     def query():
@@ -82,12 +92,12 @@ def make_blueprint() -> Blueprint:
         form = QueryForm()
         if request.method == "GET":
             form.number.data = (request.args.get("number") or "").strip()[:20]
-            return _private(render_template("public/cases/query.html", form=form))
+            return private(render_template("public/cases/query.html", form=form))
         try:
             case = case_service.case_for_citizen(form.number.data or "", form.code.data or "")
         except NotFound as exc:
             form.code.data = ""
-            return _private(render_template("public/cases/query.html", form=form, error=exc.message), 404)
+            return private(render_template("public/cases/query.html", form=form, error=exc.message), 404)
         return _case_page(case, form.code.data)
 
     @bp.post("/cases/query/rating")
@@ -99,7 +109,7 @@ def make_blueprint() -> Blueprint:
         except NotFound as exc:
             query_form = QueryForm(formdata=None, number=form.number.data)
             page = render_template("public/cases/query.html", form=query_form, error=exc.message)
-            return _private(page, 404)
+            return private(page, 404)
         try:
             with unit_of_work():
                 case_service.rate_case(case, form.rating.data or "", form.comment.data or "")
@@ -117,11 +127,11 @@ def make_blueprint() -> Blueprint:
         if rating_form is None:
             rating_form = RatingForm(formdata=None, number=case.number, code=code)
         page = render_template(
-            "public/cases/case.html", case=case, events=case_service.public_events(case),
-            deadline=calendar.deadline_of(case, calendar.current_calendar()),
+            "public/cases/case.html", case=case, events=timeline.public_events(case),
+            deadline=deadlines.case_deadline(case, calendar.current_calendar()),
             rating_form=rating_form, errors=errors or {},
         )
-        return _private(page, status)
+        return private(page, status)
 
     @bp.get("/records")
     def records():
@@ -131,7 +141,7 @@ def make_blueprint() -> Blueprint:
             "kind": (request.args.get("kind") or "").strip(),
             "month": (request.args.get("month") or "").strip(),
         }
-        page_no = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+        page_no = page_arg()
         error, status, page = None, 200, None
         try:
             page = case_service.published_records(
@@ -142,7 +152,6 @@ def make_blueprint() -> Blueprint:
             error, status = exc.message, 400
         return render_template(
             "public/records/list.html", page=page, filters=filters, error=error,
-            filter_args={k: v for k, v in filters.items() if v},
             departments=directory.active_departments(),
         ), status
 
@@ -151,10 +160,4 @@ def make_blueprint() -> Blueprint:
         """One published record; anything unpublished is a 404 like an unknown number."""
         return render_template("public/records/detail.html", case=case_service.published_record(number))
 
-    captcha.register(bp)
-    from . import query_reset
-    query_reset.register(bp)
-    from . import feeds, subscribe
-    feeds.register(bp)
-    subscribe.register(bp)
     return bp

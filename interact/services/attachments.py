@@ -22,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..domain.errors import PayloadTooLarge, ValidationFailed
 from ..domain.models import Attachment
+from ..domain.states import AttachmentPurpose
 from .tx import on_rollback
 
 # Largest image we decode; bigger ones are refused as possible decompression bombs.
@@ -170,7 +171,7 @@ def upload_dir() -> Path:
     return path
 
 
-def store(checked: CheckedFile, purpose: str = "attachment") -> Attachment:
+def store(checked: CheckedFile, purpose: str = AttachmentPurpose.attachment) -> Attachment:
     """Write a checked file under a random name and return its (unsaved) Attachment row."""
     stored_name = secrets.token_hex(16) + checked.suffix
     path = upload_dir() / stored_name

@@ -29,6 +29,7 @@ from ..config import MIN_AUDIT_RETENTION_DAYS
 from ..domain.errors import DomainError, ValidationFailed
 from ..domain.db import db
 from ..domain.models import AuditEntry, Setting, User
+from ..domain.states import AuditOutcome
 from ..domain.timeutil import local_tz, utcnow
 
 GENESIS = "0" * 64
@@ -38,7 +39,7 @@ _PG_LOCK_KEY = 0x1A7D17
 ANCHOR_KEY = "audit_anchor"
 # Art. 25 asks for six months at least; the retention can be configured upward only.
 MIN_RETENTION_DAYS = MIN_AUDIT_RETENTION_DAYS
-OUTCOMES = ("success", "failure")
+OUTCOMES = tuple(AuditOutcome.values())
 # db.session.info key: the transaction in which this session holds the chain's lock.
 _LOCKED_TX = "interact_audit_locked_tx"
 
@@ -132,7 +133,7 @@ def _build(action: str, user: User | None, object_type: str, object_id: object, 
 
 
 def record(action: str, *, user: User | None = None, object_type: str = "", object_id: object = "",
-           outcome: str = "success", details: dict | None = None, username: str | None = None) -> AuditEntry:
+           outcome: str = AuditOutcome.success, details: dict | None = None, username: str | None = None) -> AuditEntry:
     """Add an entry in the current transaction: it commits or rolls back with the change it records.
 
     Without `user` or `username`, an entry made outside a request is attributed to
@@ -142,7 +143,7 @@ def record(action: str, *, user: User | None = None, object_type: str = "", obje
 
 
 def record_now(action: str, *, user: User | None = None, object_type: str = "", object_id: object = "",
-               outcome: str = "failure", details: dict | None = None, username: str | None = None) -> None:
+               outcome: str = AuditOutcome.failure, details: dict | None = None, username: str | None = None) -> None:
     """Add and commit an entry on its own, e.g. a refused login or action whose change was rolled back.
 
     Call it after the request's own transaction has ended: while that transaction holds the
@@ -161,7 +162,7 @@ def record_now(action: str, *, user: User | None = None, object_type: str = "", 
 def record_refusal(action: str, error: DomainError, *, user: User | None = None, object_type: str = "",
                    object_id: object = "", details: dict | None = None) -> None:
     """Commit a failure entry for an action a service refused with a typed error."""
-    record_now(action, user=user, object_type=object_type, object_id=object_id, outcome="failure",
+    record_now(action, user=user, object_type=object_type, object_id=object_id, outcome=AuditOutcome.failure,
                details={**(details or {}), "error": error.code})
 
 
@@ -252,7 +253,7 @@ def _anchor_mismatch(session: Session, stored: dict) -> ChainBreak | None:
     later purge; an anchor set by hand to hide deleted entries cannot match it.
     """
     purge = session.scalar(select(AuditEntry).where(AuditEntry.action == "audit.purge",
-                                                    AuditEntry.outcome == "success")
+                                                    AuditEntry.outcome == AuditOutcome.success)
                            .order_by(AuditEntry.id.desc()).limit(1))
     if purge is not None and json.loads(purge.details or "{}").get("anchor") == stored.get("hash"):
         return None

@@ -10,29 +10,31 @@ from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload
 
-from . import publication
-from ..domain.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from ..domain.db import db
+from ..domain.deadlines import is_overdue
+from ..domain.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from ..domain.kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
-from ..domain.models import Case, CaseCounter, CaseEvent, Department, ExtensionRequest, Role, Site, Status, User
+from ..domain.models import Case, CaseCounter, CaseEvent, Department, Role, Site, Status, User
+from ..domain.states import AttachmentPurpose, DraftKind
 from ..domain.timeutil import local_tz, utcnow
-from ..domain.workdays import local_date
-from ..domain.workflow import TRANSITIONS, Transition, review_target, status_label
+from ..domain.workflow import TRANSITIONS, review_target
 from . import attachments as attachment_service
-from . import audit, calendar, content_rules, notify
+from . import audit, content_rules, deadlines, notify, publication
 from . import masks as mask_service
+from .access import case_for_action
 from .directory import EMAIL_RE, valid_http_url
+from .inputs import LIMITS, clean_text
+from .listing import Page, paginate
+from .timeline import add_event
 
 # Query codes avoid look-alike characters (0/O, 1/I/L) because citizens copy them by hand.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{5,22}[0-9]$")
-LIMITS = {"title": 100, "content": 5000, "name": 32, "text": 10000, "reason": 1000, "explanation": 1000,
-          "comment": 500}
 
 
 @dataclass
@@ -173,9 +175,9 @@ def submit_case(sub: Submission, now: datetime | None = None) -> tuple[Case, str
         raise ValidationFailed(_("提交的信息有误，请检查后重新提交。"), errors)
 
     now = now or utcnow()
-    submitted_on = local_date(now, calendar.tz_name())
-    days = calendar.deadline_days(sub.kind)
-    due = calendar.compute_due_at(now, days)
+    submitted_on = deadlines.local_day(now)
+    days = deadlines.deadline_days(sub.kind)
+    due = deadlines.case_due_at(now, days)
     number = next_case_number(submitted_on)
     code = new_query_code()
     status = Status.assigned if department is not None else Status.submitted
@@ -192,9 +194,9 @@ def submit_case(sub: Submission, now: datetime | None = None) -> tuple[Case, str
     for item in checked:
         case.attachments.append(attachment_service.store(item))
     if screenshot is not None:
-        case.attachments.append(attachment_service.store(screenshot, purpose="screenshot"))
+        case.attachments.append(attachment_service.store(screenshot, purpose=AttachmentPurpose.screenshot))
     note = _("已提交至%(dept)s", dept=department.name) if department else ""
-    _event(case, None, "submit", None, status, now, public_note=note, department=department)
+    add_event(case, None, "submit", None, status, now, public_note=note, department=department)
     db.session.add(case)
     db.session.flush()
     # Links outside the government domains and sensitive words, for the reviewer (Art. 17).
@@ -212,92 +214,6 @@ def _notify_submitted(case: Case) -> None:
         notify.staff(notify.dispatchers(), "case_unassigned", case=case)
 
 
-# --- visibility and permission ------------------------------------------------------------
-
-def can_view(user: User, case: Case, now: datetime | None = None) -> bool:
-    """Whether a staff user may see a case at all (otherwise the answer is 404)."""
-    if user.has_role(Role.dispatcher) and (case.status == Status.submitted or _supervised(case, now)):
-        return True
-    if user.roles & {Role.handler, Role.reviewer}:
-        return case.department_id is not None and case.department_id == user.department_id
-    return False
-
-
-def _supervised(case: Case, now: datetime | None = None) -> bool:
-    """Whether the dispatch office oversees an open case: it is overdue (督办), or an extension
-    request waits for a dispatcher's decision (延期)."""
-    if not case.is_open:
-        return False
-    if (now or utcnow()) > case.due_at:
-        return True
-    return db.session.scalar(select(ExtensionRequest.id).where(
-        ExtensionRequest.case_id == case.id, ExtensionRequest.status == "pending").limit(1)) is not None
-
-
-def _refusal(user: User, case: Case, t: Transition, draft_check: bool = True) -> Exception | None:
-    """Why `user` may not take `t` on `case` now, as the error to raise, or None if allowed."""
-    if not user.has_role(t.role):
-        return Forbidden(_("您的角色不能执行“%(action)s”。", action=t.label))
-    if t.own_department and case.department_id != user.department_id:
-        return Forbidden(_("只能办理本部门的办件。"))
-    if case.status not in t.sources:
-        return Conflict(_("办件当前状态为“%(status)s”，不能执行“%(action)s”。",
-                          status=_status_label(case.status), action=t.label))
-    if t.action == "review" and draft_check and case.draft_by_id == user.id:
-        return Forbidden(_("不能审核自己拟写的稿件。"))
-    return None
-
-
-def _status_label(status: Status) -> str:
-    """The translated status label as a string."""
-    return str(status_label(status))
-
-
-def available_actions(user: User, case: Case) -> list[Transition]:
-    """The actions `user` may take on `case` now; views show exactly these."""
-    if not can_view(user, case):
-        return []
-    return [t for t in TRANSITIONS.values() if _refusal(user, case, t) is None]
-
-
-def get_case_for_staff(user: User, number: str, *, lock: bool = False) -> Case:
-    """The case `number` if `user` may see it; NotFound otherwise, whether or not it exists."""
-    stmt = select(Case).where(Case.number == number)
-    if lock:
-        stmt = stmt.with_for_update()
-    case = db.session.scalar(stmt)
-    if case is None or not can_view(user, case):
-        raise NotFound(_("办件不存在。"))
-    return case
-
-
-def _begin(user: User, number_or_case: str | Case, action: str) -> tuple[Case, Transition]:
-    """Load, check visibility, role, department and status for `action`; raise the refusal."""
-    t = TRANSITIONS[action]
-    if isinstance(number_or_case, Case):
-        case = number_or_case
-        if not can_view(user, case):
-            raise NotFound(_("办件不存在。"))
-    else:
-        case = get_case_for_staff(user, number_or_case, lock=True)
-    refusal = _refusal(user, case, t)
-    if refusal is not None:
-        raise refusal
-    return case, t
-
-
-def _event(case: Case, actor: User | None, action: str, from_status: Status | None, to_status: Status,
-           at: datetime, note: str = "", public: bool = True, public_note: str = "",
-           department: Department | None = None) -> CaseEvent:
-    """Append a timeline event to `case`."""
-    event = CaseEvent(at=at, actor=actor, action=action,
-                      from_status=from_status.value if from_status else None, to_status=to_status.value,
-                      note=note or "", public=public, public_note=public_note or "",
-                      department_id=department.id if department else case.department_id)
-    case.events.append(event)
-    return event
-
-
 def _move(case: Case, actor: User, action: str, target: Status, now: datetime | None, **event) -> CaseEvent:
     """Change the status, write the event and the audit entry in one step."""
     now = now or utcnow()
@@ -313,27 +229,14 @@ def _move(case: Case, actor: User, action: str, target: Status, now: datetime | 
     if action == "decline":
         details["reason"] = case.draft_reason
     audit.record("case." + action, user=actor, object_type="case", object_id=case.number, details=details)
-    return _event(case, actor, action, source, target, now, **event)
-
-
-def _text(value: str | None, field_name: str, label: str, required: bool = True) -> str:
-    """Strip and check a free-text field of an action."""
-    value = (value or "").strip()
-    if required and not value:
-        msg = _("请填写%(field)s。", field=label)
-        raise ValidationFailed(msg, {field_name: msg})
-    limit = LIMITS.get(field_name, 5000)
-    if len(value) > limit:
-        msg = _("%(field)s不能超过%(n)d字。", field=label, n=limit)
-        raise ValidationFailed(msg, {field_name: msg})
-    return value
+    return add_event(case, actor, action, source, target, now, **event)
 
 
 # --- actions --------------------------------------------------------------------------------
 
 def dispatch_case(user: User, case: str | Case, department_code: str, now: datetime | None = None) -> Case:
     """Route an unassigned or transferred case to a department (the deadline is kept)."""
-    case, t = _begin(user, case, "dispatch")
+    case = case_for_action(user, case, "dispatch", now)
     dept = db.session.scalar(select(Department).where(Department.code == (department_code or ""),
                                                       Department.active))
     if dept is None:
@@ -342,7 +245,7 @@ def dispatch_case(user: User, case: str | Case, department_code: str, now: datet
     case.department = dept
     case.handler_id = None
     db.session.flush()
-    _move(case, user, "dispatch", t.target, now, note=dept.name,
+    _move(case, user, "dispatch", TRANSITIONS["dispatch"].target, now, note=dept.name,
           public_note=_("已分办至%(dept)s", dept=dept.name), department=dept)
     db.session.flush()
     notify.staff(notify.department_handlers(dept), "case_assigned", case=case)
@@ -363,17 +266,17 @@ def _last_transfer_department_id(case: Case) -> int | None:
 
 def accept_case(user: User, case: str | Case, now: datetime | None = None) -> Case:
     """A handler of the department takes the case on."""
-    case, t = _begin(user, case, "accept")
+    case = case_for_action(user, case, "accept", now)
     case.handler_id = user.id
-    _move(case, user, "accept", t.target, now, public_note=_("%(dept)s已受理", dept=case.department.name))
+    _move(case, user, "accept", TRANSITIONS["accept"].target, now, public_note=_("%(dept)s已受理", dept=case.department.name))
     db.session.flush()
     return case
 
 
 def transfer_case(user: User, case: str | Case, reason: str, now: datetime | None = None) -> Case:
     """Send a case that is not the department's back to the dispatch office, with a reason."""
-    case, t = _begin(user, case, "transfer")
-    reason = _text(reason, "reason", _("退回理由"))
+    case = case_for_action(user, case, "transfer", now)
+    reason = clean_text(reason, "reason", _("退回理由"))
     old = case.department
     case.department = None
     case.department_id = None
@@ -381,7 +284,7 @@ def transfer_case(user: User, case: str | Case, reason: str, now: datetime | Non
     case.transfer_count = (case.transfer_count or 0) + 1
     case.last_transfer_reason = reason
     case.draft_kind = case.draft_text = case.draft_reason = None
-    _move(case, user, "transfer", t.target, now, note=reason,
+    _move(case, user, "transfer", TRANSITIONS["transfer"].target, now, note=reason,
           public_note=_("办件正在重新分办"), department=old)
     db.session.flush()
     notify.staff(notify.dispatchers(), "case_transferred", case=case, from_department=old)
@@ -396,12 +299,12 @@ def _notify_reviewers(case: Case, author: User) -> None:
 
 def draft_reply(user: User, case: str | Case, text: str, now: datetime | None = None) -> Case:
     """A handler drafts the reply; it waits for a reviewer."""
-    case, t = _begin(user, case, "reply")
-    text = _text(text, "text", _("答复内容"))
+    case = case_for_action(user, case, "reply", now)
+    text = clean_text(text, "text", _("答复内容"))
     now = now or utcnow()
-    case.draft_kind, case.draft_text, case.draft_reason = "reply", text, None
+    case.draft_kind, case.draft_text, case.draft_reason = DraftKind.reply, text, None
     case.draft_by_id, case.drafted_at = user.id, now
-    _move(case, user, "reply", t.target, now, note=text, public=False)
+    _move(case, user, "reply", TRANSITIONS["reply"].target, now, note=text, public=False)
     content_rules.flag_draft(case)
     # Once per draft, so that no page view ever runs the detector (Art. 17).
     mask_service.detect_case_masks(case)
@@ -413,17 +316,17 @@ def draft_reply(user: User, case: str | Case, text: str, now: datetime | None = 
 def draft_decline(user: User, case: str | Case, reason: str, explanation: str = "",
                   now: datetime | None = None) -> Case:
     """A handler proposes not to accept the case, for one of the fixed reasons."""
-    case, t = _begin(user, case, "decline")
+    case = case_for_action(user, case, "decline", now)
     if reason not in DECLINE_REASONS:
         msg = _("请选择不予受理的理由。")
         raise ValidationFailed(msg, {"reason": msg})
-    explanation = _text(explanation, "explanation", _("说明"), required=False)
+    explanation = clean_text(explanation, "explanation", _("说明"), required=False)
     now = now or utcnow()
     if case.status == Status.assigned:
         case.handler_id = user.id
-    case.draft_kind, case.draft_text, case.draft_reason = "decline", explanation, reason
+    case.draft_kind, case.draft_text, case.draft_reason = DraftKind.decline, explanation, reason
     case.draft_by_id, case.drafted_at = user.id, now
-    _move(case, user, "decline", t.target, now, note=f"{DECLINE_REASONS[reason]} {explanation}".strip(),
+    _move(case, user, "decline", TRANSITIONS["decline"].target, now, note=f"{DECLINE_REASONS[reason]} {explanation}".strip(),
           public=False)
     content_rules.flag_draft(case)
     mask_service.detect_case_masks(case)
@@ -435,11 +338,11 @@ def draft_decline(user: User, case: str | Case, reason: str, explanation: str = 
 def review_draft(user: User, case: str | Case, decision: str, comment: str = "", publish: bool = False,
                  now: datetime | None = None) -> Case:
     """A reviewer of the department, not the draft's author, approves or returns the draft."""
-    case, t = _begin(user, case, "review")
+    case = case_for_action(user, case, "review", now)
     if decision not in ("approve", "return"):
         msg = _("审核结论须为通过或退回。")
         raise ValidationFailed(msg, {"decision": msg})
-    comment = _text(comment, "comment", _("审核意见"), required=(decision == "return"))
+    comment = clean_text(comment, "comment", _("审核意见"), required=(decision == "return"))
     now = now or utcnow()
     target = review_target(decision, case.draft_kind)
     if decision == "return":
@@ -450,12 +353,11 @@ def review_draft(user: User, case: str | Case, decision: str, comment: str = "",
                      comment=comment)
         return case
 
-    cal = calendar.current_calendar()
     case.replied_at = now
     case.replied_by_id = case.draft_by_id
     case.reviewed_by_id = user.id
-    case.working_days_used = calendar.working_days_used(case, now, cal)
-    case.on_time = now <= case.due_at
+    case.working_days_used = deadlines.answered_working_days(case, now)
+    case.on_time = not is_overdue(case.due_at, now)
     if target == Status.declined:
         case.decline_reason = case.draft_reason
         case.reply_text = case.draft_text or ""
@@ -474,53 +376,6 @@ def review_draft(user: User, case: str | Case, decision: str, comment: str = "",
     db.session.flush()
     notify.citizen(case, "case_replied", dedupe_key=f"case:{case.number}:answered")
     return case
-
-
-ACTIONS = {
-    "dispatch": lambda user, case, body, now=None: dispatch_case(user, case, body.get("department", ""), now),
-    "accept": lambda user, case, body, now=None: accept_case(user, case, now),
-    "transfer": lambda user, case, body, now=None: transfer_case(user, case, body.get("reason", ""), now),
-    "reply": lambda user, case, body, now=None: draft_reply(user, case, body.get("text", ""), now),
-    "decline": lambda user, case, body, now=None: draft_decline(
-        user, case, body.get("reason", ""), body.get("explanation", "") or "", now),
-    "review": lambda user, case, body, now=None: review_draft(
-        user, case, body.get("decision", ""), body.get("comment", "") or "", _truthy(body.get("publish")), now),
-    # Extension (延期) and supervision (督办): not status changes, so not in the transitions table.
-    "request_extension": lambda user, case, body, now=None: _deadlines().request_extension(
-        user, case, body.get("days"), body.get("reason", "") or "", now),
-    "decide_extension": lambda user, case, body, now=None: _deadlines().decide_extension(
-        user, case, body.get("decision", "") or "", body.get("comment", "") or "", now),
-    "urge": lambda user, case, body, now=None: _supervision().urge(user, case, body.get("note", "") or "", now),
-}
-
-
-def _deadlines():
-    """The extension service (imported late: it builds on this module)."""
-    from . import deadlines
-
-    return deadlines
-
-
-def _supervision():
-    """The supervision service (imported late: it builds on this module)."""
-    from . import supervision
-
-    return supervision
-
-
-def _truthy(value) -> bool:
-    """Read a publish flag from JSON (bool) or a form ("on", "1", "true")."""
-    if isinstance(value, bool):
-        return value
-    return str(value or "").strip().lower() in ("1", "true", "on", "yes", "y")
-
-
-def perform(user: User, number: str, action: str, body: dict, now: datetime | None = None) -> Case:
-    """Take the named action on case `number` with the adapter's parsed body."""
-    handler = ACTIONS.get(action)
-    if handler is None:
-        raise NotFound(_("未知的操作。"))
-    return handler(user, number, body, now)
 
 
 # --- citizens -------------------------------------------------------------------------------
@@ -545,44 +400,16 @@ def rate_case(case: Case, rating: str, comment: str = "", now: datetime | None =
         raise Conflict(_("办件答复后才能评价。"))
     if case.rating is not None:
         raise Conflict(_("该办件已经评价过了。"))
-    comment = _text(comment, "comment", _("评价意见"), required=False)
+    comment = clean_text(comment, "comment", _("评价意见"), required=False)
     now = now or utcnow()
     case.rating, case.rating_comment, case.rated_at = rating, comment or None, now
-    _event(case, None, "rate", case.status, case.status, now, note=comment,
+    add_event(case, None, "rate", case.status, case.status, now, note=comment,
            public_note=str(RATINGS[rating]))
     db.session.flush()
     return case
 
 
-def public_events(case: Case) -> list[CaseEvent]:
-    """The timeline entries the citizen may read."""
-    return [e for e in case.events if e.public]
-
-
 # --- queries --------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list, with the total count."""
-
-    items: list
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        """How many pages there are."""
-        return max(1, -(-self.total // self.per_page))
-
-
-def _paginate(stmt, page: int, per_page: int) -> Page:
-    """Run `stmt` for one page, and count the whole result."""
-    page, per_page = max(1, int(page or 1)), min(100, max(1, int(per_page or 20)))
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique())
-    return Page(items, total or 0, page, per_page)
-
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """The UTC start and end of a local calendar month given as YYYY-MM."""
@@ -604,12 +431,13 @@ def published_records(department: str | None = None, kind: str | None = None, mo
     if department:
         stmt = stmt.join(Case.department).where(Department.code == department)
     if kind:
-        stmt = stmt.where(Case.kind == kind)
+        # An unknown kind matches nothing (the kind column cannot even be compared with it).
+        stmt = stmt.where(Case.kind.in_([kind] if kind in KINDS else []))
     if month:
         start, end = month_bounds(month)
         stmt = stmt.where(Case.replied_at >= start, Case.replied_at < end)
     stmt = stmt.order_by(Case.replied_at.desc(), Case.id.desc())
-    return _paginate(stmt, page, per_page)
+    return paginate(stmt, page, per_page)
 
 
 def published_record(number: str) -> Case:
@@ -642,13 +470,13 @@ def staff_cases(user: User, status: str | None = None, department: str | None = 
     if department:
         stmt = stmt.join(Case.department).where(Department.code == department)
     stmt = stmt.order_by(Case.due_at, Case.id)
-    return _paginate(stmt, page, per_page)
+    return paginate(stmt, page, per_page)
 
 
 def dispatch_queue(page: int = 1, per_page: int = 50) -> Page:
     """Cases with no department (new and transferred), soonest deadline first."""
     stmt = select(Case).where(Case.status == Status.submitted).order_by(Case.due_at, Case.id)
-    return _paginate(stmt, page, per_page)
+    return paginate(stmt, page, per_page)
 
 
 def department_queue(department_id: int, statuses: tuple[Status, ...] | None = None,
@@ -658,7 +486,7 @@ def department_queue(department_id: int, statuses: tuple[Status, ...] | None = N
     if statuses:
         stmt = stmt.where(Case.status.in_(statuses))
     stmt = stmt.order_by(Case.due_at, Case.id)
-    return _paginate(stmt, page, per_page)
+    return paginate(stmt, page, per_page)
 
 
 def case_with_details(case: Case) -> Case:

@@ -9,17 +9,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from ..domain.db import db
 from ..domain.models import Case, CaseFlag
+from ..domain.states import FlagKind, TextField
 from . import settings
 
-EXTERNAL_LINK = "external_link"
-SENSITIVE_WORD = "sensitive_word"
-FLAG_KINDS = {EXTERNAL_LINK: _l("站外链接"), SENSITIVE_WORD: _l("敏感词")}
-FIELD_LABELS = {"title": _l("标题"), "content": _l("内容"), "reply": _l("答复稿")}
+EXTERNAL_LINK = FlagKind.external_link
+SENSITIVE_WORD = FlagKind.sensitive_word
 
 # A link with a scheme, or one starting with "www.". The host part is ASCII up to the first
 # character a browser ends it with; a backslash counts, since browsers read it as a slash.
@@ -99,12 +97,12 @@ def _replace(case: Case, fields: dict[str, str]) -> list[CaseFlag]:
 
 def flag_case(case: Case) -> list[CaseFlag]:
     """Flag a submitted case's title and content."""
-    return _replace(case, {"title": case.title or "", "content": case.content or ""})
+    return _replace(case, {TextField.title: case.title or "", TextField.content: case.content or ""})
 
 
 def flag_draft(case: Case) -> list[CaseFlag]:
     """Flag the draft a handler just wrote (a reply, or a decline's explanation)."""
-    return _replace(case, {"reply": case.draft_text or ""})
+    return _replace(case, {TextField.reply: case.draft_text or ""})
 
 
 def flags_for(case: Case) -> list[CaseFlag]:

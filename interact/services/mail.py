@@ -39,6 +39,7 @@ from sqlalchemy import func, select
 from ..domain.errors import Conflict, Forbidden, NotFound
 from ..domain.db import db
 from ..domain.models import OutboxMessage, Role, User
+from ..domain.states import OutboxStatus
 from ..domain.timeutil import utcnow
 from . import audit
 from .tx import add_once
@@ -46,8 +47,8 @@ from .tx import add_once
 # Flask-Mail, bound to the app in `create_app`; only this module hands mail to the SMTP server.
 flask_mail = Mail()
 
-PENDING, SENT, DEAD = "pending", "sent", "dead"
-STATUSES = (PENDING, SENT, DEAD)
+PENDING, SENT, DEAD = OutboxStatus.pending, OutboxStatus.sent, OutboxStatus.dead
+STATUSES = tuple(OutboxStatus)
 # However many failures, a message is tried again within this long.
 MAX_BACKOFF = timedelta(hours=6)
 LOCK_FILE = "mail-send.lock"
@@ -96,7 +97,7 @@ def queue(recipient: str, template: str, *, dedupe_key: str | None = None,
     message = OutboxMessage(
         recipient=recipient, subject=rendered.subject[:255], text_body=rendered.text,
         html_body=rendered.html, headers=json.dumps(headers or {}, ensure_ascii=False),
-        template=template, dedupe_key=dedupe_key, status="pending", attempts=0,
+        template=template, dedupe_key=dedupe_key, status=PENDING, attempts=0,
         next_attempt_at=utcnow(),
     )
     if dedupe_key is None:

@@ -18,10 +18,12 @@ from ..domain import privacy
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.db import db
 from ..domain.models import Case, TextMask, User
+from ..domain.states import MaskOrigin, TextField
 from . import audit
+from .access import can_view, case_for_action, refusal
 
 OBJECT_TYPE = "case"
-FIELDS = ("title", "content", "reply")
+FIELDS = tuple(TextField)
 MAX_MANUAL = 512  # the width of TextMask.text
 
 
@@ -62,7 +64,7 @@ def _spans(rows: Iterable[TextMask], field: str, text: str) -> list[tuple[int, i
         if row.field != field or row.lifted or not row.text:
             continue
         # (A finding longer than the column keeps only its start in `text`, hence startswith.)
-        if row.origin == "detector" and text[row.start:row.end].startswith(row.text):
+        if row.origin == MaskOrigin.detector and text[row.start:row.end].startswith(row.text):
             spans.append((row.start, row.end, row.label))
             continue
         # A manual mask hides every occurrence; a detector row whose text moved is still honoured.
@@ -106,9 +108,9 @@ def detect_case_masks(case: Case) -> list[TextMask]:
     if case.id is None:
         db.session.flush()  # a new case needs its id
     existing = case_masks(case)
-    result = [r for r in existing if r.origin != "detector"]
+    result = [r for r in existing if r.origin != MaskOrigin.detector]
     for field, text in field_texts(case).items():
-        old = [r for r in existing if r.field == field and r.origin == "detector"]
+        old = [r for r in existing if r.field == field and r.origin == MaskOrigin.detector]
         lifted = {(r.label, r.text) for r in old if r.lifted}
         kept = {(r.start, r.end, r.label, r.text): r for r in old}
         for match in privacy.find(text):
@@ -117,7 +119,7 @@ def detect_case_masks(case: Case) -> list[TextMask]:
             if row is None:
                 row = TextMask(
                     object_type=OBJECT_TYPE, object_id=case.id, field=field, start=match.start,
-                    end=match.end, text=match.text[:MAX_MANUAL], label=match.label, origin="detector",
+                    end=match.end, text=match.text[:MAX_MANUAL], label=match.label, origin=MaskOrigin.detector,
                     lifted=(match.label, match.text) in lifted,
                 )
                 db.session.add(row)
@@ -132,25 +134,12 @@ def detect_case_masks(case: Case) -> list[TextMask]:
 
 def can_edit_masks(user: User, case: Case) -> bool:
     """Whether `user` may change the masks of `case` now: they may review it."""
-    from .cases import available_actions
-
-    return any(t.action == "review" for t in available_actions(user, case))
+    return can_view(user, case) and refusal(user, case, "review") is None
 
 
 def _for_review(user: User, case: Case | str) -> Case:
     """The case, if `user` may review it now; otherwise the same refusal the review would get."""
-    from ..domain.workflow import TRANSITIONS
-    from . import cases as case_service
-
-    if isinstance(case, Case):
-        if not case_service.can_view(user, case):
-            raise NotFound(_("办件不存在。"))
-    else:
-        case = case_service.get_case_for_staff(user, case, lock=True)
-    refusal = case_service._refusal(user, case, TRANSITIONS["review"])
-    if refusal is not None:
-        raise refusal
-    return case
+    return case_for_action(user, case, "review")
 
 
 def _field(field: str) -> str:
@@ -178,10 +167,10 @@ def add_manual_mask(case: Case | str, field: str, text: str, user: User) -> Text
         raise ValidationFailed(msg, {"text": msg})
     row = db.session.scalar(select(TextMask).where(
         TextMask.object_type == OBJECT_TYPE, TextMask.object_id == case.id, TextMask.field == field,
-        TextMask.origin == "reviewer", TextMask.text == text))
+        TextMask.origin == MaskOrigin.reviewer, TextMask.text == text))
     if row is None:
         row = TextMask(object_type=OBJECT_TYPE, object_id=case.id, field=field, start=start,
-                       end=start + len(text), text=text, label="manual", origin="reviewer",
+                       end=start + len(text), text=text, label="manual", origin=MaskOrigin.reviewer,
                        lifted=False, created_by_id=user.id)
         db.session.add(row)
     else:

@@ -19,13 +19,14 @@ from ..domain.db import db
 from ..domain.models import Case, Department, DigestItem, OutboxMessage, Role, User, UserRole
 from ..domain.timeutil import utcnow
 from ..domain.privacy import mask_name
+from ..domain.states import NotifyMode
 from ..domain.workdays import local_date
 from . import audit, calendar, mail
 from .tx import add_once
 
-DIGEST = "digest"
-IMMEDIATE = "immediate"
-NOTIFY_MODES = (IMMEDIATE, DIGEST)
+DIGEST = NotifyMode.digest
+IMMEDIATE = NotifyMode.immediate
+NOTIFY_MODES = tuple(NotifyMode)
 
 
 def _user_key(dedupe_key: str | None, user: User) -> str | None:

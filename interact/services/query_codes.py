@@ -18,6 +18,7 @@ from ..domain.db import db
 from ..domain.models import Case, CaseEvent
 from ..domain.timeutil import utcnow
 from . import cases, notify
+from .timeline import add_event
 
 # One new code per case in this long: the form cannot be used to flood a citizen's mailbox.
 REISSUE_INTERVAL = timedelta(minutes=5)
@@ -44,7 +45,7 @@ def reissue_query_code(number: str, email: str, now: datetime | None = None) -> 
         return False
     code = cases.new_query_code()
     case.query_code_hash = cases.hash_query_code(case.number, code)
-    cases._event(case, None, ACTION, case.status, case.status, now, public_note=_("查询码已重新发送"))
+    add_event(case, None, ACTION, case.status, case.status, now, public_note=_("查询码已重新发送"))
     db.session.flush()
     notify.citizen(case, "query_code_reissued", code=cases.format_query_code(code))
     return True

@@ -18,16 +18,18 @@ queues nothing new, and an extension (a new due date) arms the reminders again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..domain import deadlines as rule
 from ..domain.db import db
 from ..domain.models import OPEN_STATUSES, Case, Status, User
-from ..domain.timeutil import local_tz, utcnow
+from ..domain.timeutil import utcnow
 from ..domain.workdays import WorkCalendar, local_date
 from . import calendar, notify
+from . import deadlines
 
 THRESHOLDS = ("due_soon", "overdue", "supervision")
 TEMPLATES = {"due_soon": "reminder_due_soon", "overdue": "reminder_overdue", "supervision": "supervision_overdue"}
@@ -42,7 +44,7 @@ class Boundaries:
     as_of: datetime
     today: date
     next_working_day: date
-    due_soon_before: datetime  # due_at < this (and not yet overdue): due soon
+    due_soon_until: datetime  # due_at <= this (and not yet overdue): due soon (the deadline rule's)
     overdue_before: datetime  # due_at < this: at least one overdue working day
     supervision_before: datetime  # due_at < this: at least two overdue working days
 
@@ -60,11 +62,6 @@ class RemindResult:
         return sum(self.cases.values())
 
 
-def _start_of(day: date) -> datetime:
-    """00:00 local time on `day`, as an aware datetime."""
-    return datetime.combine(day, time(0), tzinfo=local_tz())
-
-
 def latest_working_day(cal: WorkCalendar, day: date) -> date:
     """`day` if it is a working day, else the last working day before it."""
     for _ in range(_MAX_STEP_BACK):
@@ -80,12 +77,12 @@ def boundaries(as_of: datetime, cal: WorkCalendar) -> Boundaries:
     A case is n working days late on local day D when n working days lie after its due date up
     to D, i.e. when it was due before the n-th latest working day up to D began.
     """
-    today = local_date(as_of, calendar.tz_name())
-    next_day = cal.add_working_days(today, 1)
+    tz = calendar.tz_name()
+    today = local_date(as_of, tz)
     first = latest_working_day(cal, today)
     second = latest_working_day(cal, first - timedelta(days=1))
-    return Boundaries(as_of, today, next_day, _start_of(next_day + timedelta(days=1)),
-                      _start_of(first), _start_of(second))
+    return Boundaries(as_of, today, cal.add_working_days(today, 1), rule.due_soon_until(as_of, cal, tz),
+                      rule.start_of_local_day(first, tz), rule.start_of_local_day(second, tz))
 
 
 def _cases(*conditions) -> list[Case]:
@@ -97,7 +94,7 @@ def _cases(*conditions) -> list[Case]:
 
 def due_soon_cases(b: Boundaries) -> list[Case]:
     """Open cases not yet overdue, due by the end of the next working day."""
-    return _cases(Case.due_at >= b.as_of, Case.due_at < b.due_soon_before)
+    return _cases(Case.due_at >= b.as_of, Case.due_at <= b.due_soon_until)
 
 
 def overdue_cases(b: Boundaries) -> list[Case]:
@@ -171,7 +168,7 @@ def queue_reminders(as_of: datetime | None = None) -> RemindResult:
                              ("supervision", supervision_cases(b))):
         handlers = _handler_labels(cases)
         for case in cases:
-            deadline = calendar.deadline_of(case, cal, as_of)
+            deadline = deadlines.case_deadline(case, cal, as_of)
             told = notify.staff(
                 recipients.for_threshold(case, threshold), TEMPLATES[threshold], case=case,
                 dedupe_key=dedupe_key(case, threshold), due_date=deadline.due_date,

@@ -28,12 +28,15 @@ from ..domain.errors import NotFound, ValidationFailed
 from ..domain.db import db
 from ..domain.kinds import KINDS
 from ..domain.models import Case, Department, Subscription
+from ..domain.states import Frequency, SubscriptionScope
 from ..domain.timeutil import local_tz, to_local, utcnow
 from . import mail
 from .directory import EMAIL_RE, department_by_code
 
-SCOPES = {"all": _l("全部办理结果"), "department": _l("某个部门的办理结果"), "kind": _l("某类办件的办理结果")}
-FREQUENCIES = {"immediate": _l("即时（有新公开的办理结果就发送）"), "daily": _l("每日摘要（每天最多一封）")}
+SCOPES = SubscriptionScope.titles()
+# The form's explanation of each choice; the frequency's name is its title (Frequency).
+FREQUENCIES = {Frequency.immediate.value: _l("即时（有新公开的办理结果就发送）"),
+               Frequency.daily.value: _l("每日摘要（每天最多一封）")}
 CONFIRM_MAX_AGE = timedelta(days=3)
 CONFIRM_SALT = "interact.subscription.confirm"
 UNSUBSCRIBE_SALT = "interact.subscription.unsubscribe"
@@ -89,20 +92,20 @@ def mask_email(email: str | None) -> str:
 
 def scope_label(scope: str, value: str, department_names: dict[str, str] | None = None) -> str:
     """What a subscription covers, in words: 全部办理结果, 市交通运输局的办理结果, 投诉类办理结果."""
-    if scope == "department":
+    if scope == SubscriptionScope.department:
         if department_names is not None:
             name = department_names.get(value)
         else:
             name = db.session.scalar(select(Department.name).where(Department.code == value))
         return _("%(department)s的办理结果", department=name or value)
-    if scope == "kind":
+    if scope == SubscriptionScope.kind:
         return _("%(kind)s类办理结果", kind=KINDS[value].label if value in KINDS else value)
-    return _("全部办理结果")
+    return str(SubscriptionScope.all.title)
 
 
 def frequency_label(frequency: str) -> str:
     """即时 or 每日摘要."""
-    return _("每日摘要") if frequency == "daily" else _("即时")
+    return str((Frequency.daily if frequency == Frequency.daily else Frequency.immediate).title)
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -169,7 +172,7 @@ def _subscription(sub_id) -> Subscription:
 
 # --- subscribing -------------------------------------------------------------------------------
 
-def subscribe(email: str, scope: str, scope_value: str = "", frequency: str = "immediate",
+def subscribe(email: str, scope: str, scope_value: str = "", frequency: str = Frequency.immediate,
               now: datetime | None = None) -> Subscription | None:
     """Ask to subscribe `email`: queue a confirmation mail (double opt-in); no duplicate rows.
 
@@ -179,7 +182,7 @@ def subscribe(email: str, scope: str, scope_value: str = "", frequency: str = "i
     now = now or utcnow()
     address = normal_email(email)
     scope = (scope or "").strip()
-    scope_value = (scope_value or "").strip() if scope in ("department", "kind") else ""
+    scope_value = (scope_value or "").strip() if scope in (SubscriptionScope.department, SubscriptionScope.kind) else ""
     frequency = (frequency or "").strip()
     errors = {}
     if not address:
@@ -188,12 +191,12 @@ def subscribe(email: str, scope: str, scope_value: str = "", frequency: str = "i
         errors["email"] = _("电子邮箱格式不正确。")
     if scope not in SCOPES:
         errors["scope"] = _("请选择订阅范围。")
-    elif scope == "department":
+    elif scope == SubscriptionScope.department:
         try:
             department_by_code(scope_value)
         except NotFound:
             errors["department"] = _("请选择部门。")
-    elif scope == "kind" and scope_value not in KINDS:
+    elif scope == SubscriptionScope.kind and scope_value not in KINDS:
         errors["kind"] = _("请选择办件类别。")
     if frequency not in FREQUENCIES:
         errors["frequency"] = _("请选择发送频率。")
@@ -297,7 +300,7 @@ def send_due(now: datetime | None = None) -> SendReport:
     windows = []
     for sub in subs:
         since = sub.last_sent_at or sub.confirmed_at
-        if sub.frequency == "daily":
+        if sub.frequency == Frequency.daily:
             until, period = min(today_start, upper), "d" + to_local(now).date().isoformat()
         else:
             until, period = upper, "i" + since.isoformat()
@@ -309,7 +312,7 @@ def send_due(now: datetime | None = None) -> SendReport:
     names = {code: name for code, name in db.session.execute(select(Department.code, Department.name))}
     # A digest sent on day D covers the records up to the end of day D-1.
     covered_day = to_local(now).date() - timedelta(days=1)
-    counts = {"immediate": 0, "daily": 0}
+    counts = dict.fromkeys(Frequency, 0)
     for sub, since, until, period in windows:
         matching = [r.item for r in records if since < r.replied_at <= until and _in_scope(sub, r)]
         if not matching:
@@ -319,7 +322,7 @@ def send_due(now: datetime | None = None) -> SendReport:
         queued = mail.queue(
             sub.email, "subscription_records", dedupe_key=f"sub:{sub.id}:{period}",
             headers=unsubscribe_headers(sub), records=matching[:MAX_ITEMS],
-            more=max(0, len(matching) - MAX_ITEMS), daily=sub.frequency == "daily",
+            more=max(0, len(matching) - MAX_ITEMS), daily=sub.frequency == Frequency.daily,
             day=covered_day, scope_text=scope_label(sub.scope, sub.scope_value, names),
             unsubscribe_url=unsubscribe_url(sub),
         )
@@ -328,14 +331,14 @@ def send_due(now: datetime | None = None) -> SendReport:
             sub.last_sent_at = until
             counts[sub.frequency] += 1
     db.session.flush()
-    return SendReport(counts["immediate"], counts["daily"])
+    return SendReport(counts[Frequency.immediate], counts[Frequency.daily])
 
 
 def _in_scope(sub: Subscription, record: _ScopedItem) -> bool:
     """Whether a record falls under a subscription's scope."""
-    if sub.scope == "department":
+    if sub.scope == SubscriptionScope.department:
         return record.department_code == sub.scope_value
-    if sub.scope == "kind":
+    if sub.scope == SubscriptionScope.kind:
         return record.item.kind == sub.scope_value
     return True
 

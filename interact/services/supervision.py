@@ -14,13 +14,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..domain.db import db
-from ..domain.models import OPEN_STATUSES, Case, ExtensionRequest, Role, User
+from ..domain.errors import ValidationFailed
+from ..domain.models import OPEN_STATUSES, Case, ExtensionRequest, User
 from ..domain.timeutil import utcnow
-from . import audit, calendar, notify
-from . import cases as case_service
-from .deadlines import PENDING
+from . import audit, calendar, deadlines, notify
+from .access import case_for_action
+from .extensions import PENDING
+from .listing import Page, paginate
+from .timeline import add_event
 
 URGE_NOTE_LIMIT = 1000
 
@@ -30,7 +32,7 @@ class OverdueRow:
     """One line of the overdue board."""
 
     case: Case
-    deadline: calendar.Deadline
+    deadline: deadlines.Deadline
     handler: User | None
     pending_extension: ExtensionRequest | None
 
@@ -42,25 +44,25 @@ class PendingExtension:
     request: ExtensionRequest
     case: Case
     requester: User
-    deadline: calendar.Deadline
+    deadline: deadlines.Deadline
 
 
-def overdue_board(page: int = 1, per_page: int = 50, now: datetime | None = None) -> tuple[case_service.Page,
+def overdue_board(page: int = 1, per_page: int = 50, now: datetime | None = None) -> tuple[Page,
                                                                                             list[OverdueRow]]:
     """One page of every open case past its deadline, longest overdue first, with working days late."""
     now = now or utcnow()
     # The (status, due_at) index answers both the page and the count.
-    stmt = (select(Case).options(joinedload(Case.department)).where(calendar.overdue_filter(now))
+    stmt = (select(Case).options(joinedload(Case.department)).where(deadlines.overdue_filter(now))
             .order_by(Case.due_at, Case.id))
-    result = case_service._paginate(stmt, page, per_page)
+    result = paginate(stmt, page, per_page)
     cal = calendar.current_calendar()
     ids = [c.id for c in result.items]
-    handlers = _users({c.handler_id for c in result.items if c.handler_id})
+    handlers = users_by_id({c.handler_id for c in result.items if c.handler_id})
     pending = {}
     if ids:
         pending = {r.case_id: r for r in db.session.scalars(
             select(ExtensionRequest).where(ExtensionRequest.case_id.in_(ids), ExtensionRequest.status == PENDING))}
-    rows = [OverdueRow(c, calendar.deadline_of(c, cal, now), handlers.get(c.handler_id), pending.get(c.id))
+    rows = [OverdueRow(c, deadlines.case_deadline(c, cal, now), handlers.get(c.handler_id), pending.get(c.id))
             for c in result.items]
     return result, rows
 
@@ -78,28 +80,14 @@ def pending_extensions(now: datetime | None = None) -> list[PendingExtension]:
         .order_by(ExtensionRequest.requested_at, ExtensionRequest.id)
     ).all()
     cal = calendar.current_calendar()
-    return [PendingExtension(req, case, user, calendar.deadline_of(case, cal, now)) for req, case, user in rows]
+    return [PendingExtension(req, case, user, deadlines.case_deadline(case, cal, now)) for req, case, user in rows]
 
 
-def _users(ids: set[int]) -> dict[int, User]:
+def users_by_id(ids: set[int]) -> dict[int, User]:
     """Users by id, in one query."""
     if not ids:
         return {}
     return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
-
-
-def urge_refusal(user: User, case: Case, now: datetime | None = None) -> Exception | None:
-    """Why `user` may not urge `case` now, as the error to raise, or None."""
-    now = now or utcnow()
-    if not user.has_role(Role.dispatcher):
-        return Forbidden(_("只有分办人员可以督办。"))
-    if not case.is_open:
-        return Conflict(_("办件已办结，无需督办。"))
-    if case.department_id is None:
-        return Conflict(_("办件尚未分办，请直接分办。"))
-    if now <= case.due_at:
-        return Conflict(_("办件尚未超期，不能督办。"))
-    return None
 
 
 def _note(value: str | None) -> str:
@@ -115,19 +103,12 @@ def _note(value: str | None) -> str:
 def urge(user: User, case: str | Case, note: str, now: datetime | None = None) -> Case:
     """A dispatcher urges an overdue case: timeline, count, audit, and the department is told."""
     now = now or utcnow()
-    if isinstance(case, Case):
-        if not case_service.can_view(user, case, now):
-            raise NotFound(_("办件不存在。"))
-    else:
-        case = case_service.get_case_for_staff(user, case, lock=True)
-    refusal = urge_refusal(user, case, now)
-    if refusal is not None:
-        raise refusal
+    case = case_for_action(user, case, "urge", now)
     note = _note(note)
     case.urge_count = (case.urge_count or 0) + 1
     case.last_urged_at = now
-    days_late = calendar.deadline_of(case, calendar.current_calendar(), now).days_late
-    case_service._event(case, user, "urge", case.status, case.status, now,
+    days_late = deadlines.case_deadline(case, now=now).days_late
+    add_event(case, user, "urge", case.status, case.status, now,
                         note=_("第 %(n)d 次督办：%(note)s", n=case.urge_count, note=note), public=False)
     audit.record("case.urge", user=user, object_type="case", object_id=case.number,
                  details={"urge_count": case.urge_count, "days_late": days_late})

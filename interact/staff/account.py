@@ -1,14 +1,15 @@
 """Back-office account pages: the sign-in code step, the account page, password changes,
 two-factor enrolment and recovery codes, and the administrator's password and 2FA resets.
 
-Thin adapters over interact/services/passwords.py, signin.py and twofactor.py. The guard in
-interact/staff/sessions.py runs before every back-office request and sends a user who must
-change their password or enrol a second factor to the page that does it.
+Thin adapters over interact/services/passwords.py, signin.py and twofactor.py, in the blueprint
+"staff_account". The guard in interact/staff/sessions.py runs before every back-office request
+(every staff blueprint has it) and sends a user who must change their password or enrol a
+second factor to the page that does it.
 """
 from __future__ import annotations
 
 import segno
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -71,9 +72,9 @@ def _form_error(form, exc: ValidationFailed) -> None:
             field.errors = [*list(field.errors or []), message]
 
 
-def register(bp) -> None:
-    """Add the account routes to the back-office blueprint."""
-    bp.before_request(sessions.guard)
+def make_blueprint() -> Blueprint:
+    """Build the blueprint of the account pages and the administrator's resets ("staff_account")."""
+    bp = auth.staff_blueprint("staff_account", __name__)
 
     @bp.route("/login/verify", methods=["GET", "POST"])
     def login_verify():
@@ -81,7 +82,7 @@ def register(bp) -> None:
         user, next_url = sessions.pending_user()
         if user is None:
             flash(_("请重新登录。"), "info")
-            return redirect(url_for(".login"))
+            return redirect(url_for("staff.login"))
         form = CodeForm()
         if form.validate_on_submit():
             ip = request.remote_addr or ""
@@ -100,11 +101,11 @@ def register(bp) -> None:
                 if method == "recovery":
                     flash(_("您使用了一个恢复码，还剩 %(n)d 个。恢复码用完前请在“我的账号”中重新生成。",
                             n=twofactor.unused_recovery_codes(user)), "warning")
-                return redirect(next_url or url_for(".dashboard"))
+                return redirect(next_url or url_for("staff.dashboard"))
             if locked:
                 sessions.end()
                 flash(_("用户名或密码不正确，或账号已停用。"), "error")
-                return redirect(url_for(".login"))
+                return redirect(url_for("staff.login"))
             flash(_("验证码不正确。"), "error")
             return render_template("staff/account/verify.html", form=form), 401
         return render_template("staff/account/verify.html", form=form)
@@ -142,7 +143,7 @@ def register(bp) -> None:
             # The change ended every session of this user; this one goes on as a fresh session.
             sessions.start(user)
             flash(_("密码已修改。您在其他地方的登录已全部失效。"), "success")
-            return redirect(url_for(".dashboard") if reason else url_for(".account"))
+            return redirect(url_for("staff.dashboard") if reason else url_for(".account"))
         return render_template("staff/account/password.html", form=form, reason=reason,
                                hint=passwords.policy_hint())
 
@@ -173,16 +174,9 @@ def register(bp) -> None:
     def disable_two_factor():
         """Turn two-factor authentication off (password and a current code required)."""
         user = current_user._get_current_object()
-        form = ProveForm()
-        if not form.validate_on_submit():
-            flash(_("请填写当前密码和验证码。"), "error")
-            return redirect(url_for(".account"))
-        try:
-            with unit_of_work():
-                twofactor.disable(user, form.password.data, form.code.data)
-        except (ValidationFailed, Conflict) as exc:
-            flash(exc.message, "error")
-            return redirect(url_for(".account"))
+        _done, refused = _with_proof(lambda password, code: twofactor.disable(user, password, code))
+        if refused is not None:
+            return refused
         flash(_("两步验证已停用。") if not twofactor.required(user)
               else _("两步验证已停用。您的角色必须使用两步验证，请重新绑定。"), "success")
         return redirect(url_for(".account"))
@@ -192,16 +186,10 @@ def register(bp) -> None:
     def regenerate_recovery_codes():
         """Replace the recovery codes (password and a current code required); show them once."""
         user = current_user._get_current_object()
-        form = ProveForm()
-        if not form.validate_on_submit():
-            flash(_("请填写当前密码和验证码。"), "error")
-            return redirect(url_for(".account"))
-        try:
-            with unit_of_work():
-                codes = twofactor.regenerate_recovery_codes(user, form.password.data, form.code.data)
-        except (ValidationFailed, Conflict) as exc:
-            flash(exc.message, "error")
-            return redirect(url_for(".account"))
+        codes, refused = _with_proof(
+            lambda password, code: twofactor.regenerate_recovery_codes(user, password, code))
+        if refused is not None:
+            return refused
         flash(_("已生成新的恢复码，旧的恢复码全部失效。"), "success")
         return render_template("staff/account/recovery_codes.html", codes=codes)
 
@@ -213,7 +201,7 @@ def register(bp) -> None:
         form = ResetPasswordForm()
         if not form.validate_on_submit():
             flash(_("请填写新密码。"), "error")
-            return redirect(url_for(".admin_user", username=username))
+            return redirect(url_for("staff_admin.admin_user", username=username))
         try:
             with unit_of_work():
                 passwords.reset_password(current_user._get_current_object(), account, form.new_password.data)
@@ -222,9 +210,9 @@ def register(bp) -> None:
             for message in (exc.fields or {}).values():
                 if message != exc.message:
                     flash(message, "error")
-            return redirect(url_for(".admin_user", username=username))
+            return redirect(url_for("staff_admin.admin_user", username=username))
         flash(_("已重置 %(name)s 的密码；该用户下次登录时必须修改密码。", name=account.username), "success")
-        return redirect(url_for(".admin_user", username=username))
+        return redirect(url_for("staff_admin.admin_user", username=username))
 
     @bp.post("/admin/users/<username>/2fa/reset")
     @auth.role_required(Role.admin)
@@ -234,19 +222,13 @@ def register(bp) -> None:
         form = FlaskForm()
         if not form.validate_on_submit():
             flash(_("表单无效，请刷新页面后重试。"), "error")
-            return redirect(url_for(".admin_user", username=username))
+            return redirect(url_for("staff_admin.admin_user", username=username))
         with unit_of_work():
             twofactor.reset(account, current_user._get_current_object())
         flash(_("已解除 %(name)s 的两步验证绑定。", name=account.username), "success")
-        return redirect(url_for(".admin_user", username=username))
+        return redirect(url_for("staff_admin.admin_user", username=username))
 
-    @bp.context_processor
-    def account_forms():
-        """The admin user page's reset forms."""
-        if request.endpoint == "staff.admin_user":
-            return {"reset_password_form": ResetPasswordForm(formdata=None), "reset_2fa_form": FlaskForm(formdata=None),
-                    "password_hint": passwords.policy_hint()}
-        return {}
+    return bp
 
 
 def _enrol_page(user, secret: str, form: EnrolForm, status: int = 200):
@@ -256,3 +238,18 @@ def _enrol_page(user, secret: str, form: EnrolForm, status: int = 200):
     spaced = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
     return render_template("staff/account/enrol.html", form=form, qr=qr_svg(uri), secret=spaced,
                            required=twofactor.required(user)), status
+
+
+def _with_proof(call):
+    """Run a two-factor change that needs the password and a current code from ProveForm:
+    (its result, None), or (None, the account page with the reason)."""
+    form = ProveForm()
+    if not form.validate_on_submit():
+        flash(_("请填写当前密码和验证码。"), "error")
+        return None, redirect(url_for(".account"))
+    try:
+        with unit_of_work():
+            return call(form.password.data, form.code.data), None
+    except (ValidationFailed, Conflict) as exc:
+        flash(exc.message, "error")
+        return None, redirect(url_for(".account"))

@@ -3,6 +3,7 @@
 Only the auditor reads the trail. The administrator does not: the trail records the
 administrator's own operations, and separating the two duties is the point of it (MLPS
 three-role separation; "the auditor sees only the audit trail"). Exports are audited too.
+The blueprint is "staff_audit".
 """
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ import io
 import json
 from collections.abc import Iterator
 
-from flask import Response, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..domain.errors import ValidationFailed
 from ..domain.models import AuditEntry, Role
+from ..domain.states import AuditOutcome
 from ..services import audit
 from ..services.tx import unit_of_work
 from ..domain.timeutil import local_tz, to_local, utcnow
+from ..web.paging import positive_int
 from . import auth
 
 PER_PAGE = 50
@@ -66,14 +69,15 @@ ACTION_LABELS = {
     "audit.export": _l("导出审计日志"),
     "audit.purge": _l("清除审计日志"),
 }
-OUTCOME_LABELS = {"success": _l("成功"), "failure": _l("失败")}
+OUTCOME_LABELS = AuditOutcome.titles()
 # A spreadsheet runs a cell starting with one of these as a formula; the user agent, a typed
 # username and the details come from outside, so such cells are quoted (OWASP CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def register(bp) -> None:
-    """Add the audit pages to the staff blueprint."""
+def make_blueprint() -> Blueprint:
+    """Build the blueprint of the audit pages ("staff_audit")."""
+    bp = auth.staff_blueprint("staff_audit", __name__)
 
     @bp.get("/audit")
     @auth.role_required(Role.auditor)
@@ -86,7 +90,7 @@ def register(bp) -> None:
             query, errors = audit.AuditFilter(), exc.fields
         page = None
         if not errors:
-            page = audit.search(query, before=_int_arg("before"), after=_int_arg("after"), per_page=PER_PAGE)
+            page = audit.search(query, before=positive_int("before", None), after=positive_int("after", None), per_page=PER_PAGE)
         return render_template(
             "staff/audit/index.html", page=page, query=query, args=request.args, errors=errors,
             action_labels=ACTION_LABELS, outcome_labels=OUTCOME_LABELS, details_text=_details_text,
@@ -112,11 +116,7 @@ def register(bp) -> None:
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
-
-def _int_arg(name: str) -> int | None:
-    """A positive integer query argument, or None."""
-    value = request.args.get(name, type=int)
-    return value if value is not None and value > 0 else None
+    return bp
 
 
 def _details_text(entry: AuditEntry) -> str:

@@ -2,9 +2,12 @@
 
 Select fields skip WTForms' own choice check (`validate_choice=False`) because the services
 already refuse unknown departments, reasons and decisions with a Chinese message per field.
+Also here: the department choices the dispatch, site and user forms share, and `attach_errors`,
+which puts a service's per-field messages next to a form's fields.
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -23,14 +26,34 @@ from wtforms import (
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..domain.errors import DomainError
 from ..domain.kinds import DECLINE_REASONS, KINDS
 from ..domain.models import Role
+from ..services import directory
 from .auth import ROLE_LABELS
+
+# Where a service names a field differently from the form that carries it.
+FIELD_ALIASES = {"url": "base_url", "role": "roles"}
 
 
 def choice_list(pairs) -> list[SelectChoice]:
     """Select options from (value, label) pairs."""
     return [SelectChoice(value=value, label=label) for value, label in pairs]
+
+
+def department_choices(include_inactive: bool = False) -> list[SelectChoice]:
+    """(code, name) choices for a department select, led by an empty "please choose"."""
+    depts = directory.all_departments() if include_inactive else directory.active_departments()
+    return choice_list([("", _("请选择"))] + [
+        (d.code, d.name if d.active else _("%(name)s（已停用）", name=d.name)) for d in depts])
+
+
+def attach_errors(form, exc: DomainError) -> None:
+    """Show the service's per-field messages next to the form's fields."""
+    for name, message in (exc.fields or {}).items():
+        field = getattr(form, FIELD_ALIASES.get(name, name), None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*list(field.errors or []), message]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -62,6 +85,13 @@ class DispatchForm(FlaskForm):
     def body(self) -> dict:
         """The action body for `cases.perform`."""
         return {"department": self.department.data or ""}
+
+
+def dispatch_form(formdata=None) -> DispatchForm:
+    """A dispatch form listing the active departments."""
+    form = DispatchForm(formdata=formdata)
+    form.department.choices = department_choices()
+    return form
 
 
 class AcceptForm(FlaskForm):

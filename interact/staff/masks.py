@@ -4,13 +4,15 @@ The case page shows a reviewer the title, content and draft reply with every sto
 highlighted, the list of masks with a lift/restore button each, a form to mask a stretch by hand,
 and a preview of the public copy. The highlighting is built here as plain segments and escaped by
 Jinja: citizen text is never marked safe. Nothing here runs the detector; it only reads the
-stored masks (interact/services/masks.py).
+stored masks (interact/services/masks.py). The case page view calls `panel` for its data; the
+blueprint "staff_masks" holds the routes that add, lift and restore masks.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from flask import flash, redirect, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -18,19 +20,19 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
 
 from ..services import publication
-from ..domain.errors import Conflict, DomainError, ValidationFailed
 from ..domain.models import Case, TextMask
-from ..services import audit
+from ..domain.states import MaskOrigin, TextField
 from ..services import masks as mask_service
-from ..services.tx import unit_of_work
+from ..web.actions import invalid_form, run_for_page
+from . import auth
 from .forms import choice_list
 
-FIELD_LABELS = {"title": _l("标题"), "content": _l("来信内容"), "reply": _l("答复稿")}
+FIELD_LABELS = TextField.titles()
 MASK_LABELS = {
     "id_number": _l("身份证号"), "mobile": _l("手机号"), "landline": _l("固定电话"), "email": _l("电子邮箱"),
     "bank_card": _l("银行卡号"), "address": _l("详细地址"), "manual": _l("人工遮盖"),
 }
-ORIGIN_LABELS = {"detector": _l("自动识别"), "reviewer": _l("审核人添加")}
+ORIGIN_LABELS = MaskOrigin.titles()
 ANCHOR = "pii-heading"
 
 
@@ -58,12 +60,15 @@ class FieldView:
 
 @dataclass(frozen=True)
 class MaskPanel:
-    """Everything the privacy check on the case page shows."""
+    """Everything the privacy check on the case page shows, with the labels it names things by."""
 
     fields: list[FieldView]
     rows: list[TextMask]
     preview: dict[str, str]
     form: MaskForm
+    labels: ClassVar[dict] = MASK_LABELS
+    field_labels: ClassVar[dict] = FIELD_LABELS
+    origin_labels: ClassVar[dict] = ORIGIN_LABELS
 
 
 def mask_form() -> MaskForm:
@@ -73,10 +78,13 @@ def mask_form() -> MaskForm:
     return form
 
 
-def panel(case: Case) -> MaskPanel | None:
-    """The privacy check for `case`, or None unless the signed-in user may review it now."""
-    user = current_user._get_current_object()
-    if not mask_service.can_edit_masks(user, case):
+def panel(case: Case, editable: bool) -> MaskPanel | None:
+    """The privacy check for `case`, or None (and no query) unless the user may edit its masks now.
+
+    `editable` is whether the user may review the case now (`masks.can_edit_masks`); the case page
+    knows it from the actions open to the user.
+    """
+    if not editable:
         return None
     rows = mask_service.case_masks(case)
     texts = mask_service.field_texts(case)
@@ -85,14 +93,9 @@ def panel(case: Case) -> MaskPanel | None:
     return MaskPanel(fields, rows, publication.public_copy(case, rows), mask_form())
 
 
-def register(bp) -> None:
-    """Add the privacy-check helpers and the mask routes to the staff blueprint."""
-
-    @bp.context_processor
-    def mask_helpers():
-        """The privacy-check panel builder and the label registries for the case page."""
-        return {"mask_panel_for": panel, "MASK_LABELS": MASK_LABELS, "MASK_FIELD_LABELS": FIELD_LABELS,
-                "MASK_ORIGIN_LABELS": ORIGIN_LABELS}
+def make_blueprint() -> Blueprint:
+    """Build the blueprint of the mask routes ("staff_masks", under /staff)."""
+    bp = auth.staff_blueprint("staff_masks", __name__)
 
     @bp.post("/cases/<number>/masks")
     @login_required
@@ -100,46 +103,33 @@ def register(bp) -> None:
         """A reviewer masks a stretch of the title, content or draft reply by hand."""
         form = MaskForm()
         form.field.choices = mask_form().field.choices
-        back = redirect(url_for(".case_page", number=number, _anchor=ANCHOR))
+        back = url_for("staff.case_page", number=number, _anchor=ANCHOR)
         user = current_user._get_current_object()
         if not form.validate_on_submit():
-            audit.record_now("case.mask_add", user=user, object_type="case", object_id=number,
-                             details={"error": "invalid_form"})
-            flash(_("表单无效，请刷新页面后重试。"), "error")
-            return back
-        try:
-            with unit_of_work():
-                mask_service.add_manual_mask(number, form.field.data or "", form.text.data or "", user)
-        except DomainError as exc:
-            audit.record_refusal("case.mask_add", exc, user=user, object_type="case", object_id=number)
-            if not isinstance(exc, (ValidationFailed, Conflict)):
-                raise  # 403 or 404, like every other refused case action
-            flash(exc.message, "error")
-            return back
+            return invalid_form("case.mask_add", user, "case", number, back)
+        _row, refused = run_for_page(
+            "case.mask_add", user, "case", number,
+            lambda: mask_service.add_manual_mask(number, form.field.data or "", form.text.data or "", user), back=back)
+        if refused is not None:
+            return refused
         flash(_("已添加遮盖：这段文字公开时将被隐去。"), "success")
-        return back
+        return redirect(back)
 
     @bp.post("/cases/<number>/masks/<int:mask_id>/lift")
     @login_required
     def case_mask_lift(number: str, mask_id: int):
         """A reviewer lifts a mask that hides nothing personal, or restores it."""
         form = LiftForm()
-        back = redirect(url_for(".case_page", number=number, _anchor=ANCHOR))
+        back = url_for("staff.case_page", number=number, _anchor=ANCHOR)
         user = current_user._get_current_object()
         if not form.validate_on_submit():
-            audit.record_now("case.mask_lift", user=user, object_type="case", object_id=number,
-                             details={"error": "invalid_form"})
-            flash(_("表单无效，请刷新页面后重试。"), "error")
-            return back
+            return invalid_form("case.mask_lift", user, "case", number, back)
         lifted = form.lifted.data != "0"
-        try:
-            with unit_of_work():
-                mask_service.lift_mask(number, mask_id, user, lifted=lifted)
-        except DomainError as exc:
-            audit.record_refusal("case.mask_lift", exc, user=user, object_type="case", object_id=number)
-            if not isinstance(exc, Conflict):
-                raise
-            flash(exc.message, "error")
-            return back
+        _row, refused = run_for_page("case.mask_lift", user, "case", number,
+                                     lambda: mask_service.lift_mask(number, mask_id, user, lifted=lifted), back=back)
+        if refused is not None:
+            return refused
         flash(_("已撤销遮盖：这段文字公开时将照常显示。") if lifted else _("已恢复遮盖。"), "success")
-        return back
+        return redirect(back)
+
+    return bp

@@ -1,7 +1,8 @@
 """The mail outbox page for administrators (`/staff/admin/outbox`) and each user's choice of
 immediate mail or a daily digest (`/staff/account/notifications`).
 
-Thin adapters over interact/services/mail.py and notify.py, which check and audit.
+Thin adapters over interact/services/mail.py and notify.py, which check and audit; the blueprint
+is "staff_outbox".
 """
 from __future__ import annotations
 
@@ -9,17 +10,17 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..domain.errors import DomainError
 from ..domain.models import Role
-from ..services import audit, mail, notify
-from ..services.tx import unit_of_work
+from ..services import mail, notify
+from ..web.actions import run_for_page
 from . import auth
 
 DEAD_SHOWN = 200
 
 
-def register(bp: Blueprint) -> None:
-    """Add the outbox page, the requeue action and the notification preference."""
+def make_blueprint() -> Blueprint:
+    """Build the blueprint of the outbox page, the requeue action and the notification preference."""
+    bp = auth.staff_blueprint("staff_outbox", __name__)
 
     @bp.get("/admin/outbox")
     @auth.role_required(Role.admin)
@@ -35,13 +36,10 @@ def register(bp: Blueprint) -> None:
         user = current_user._get_current_object()
         raw = (request.form.get("message_id") or "").strip()
         message_id = int(raw) if raw.isdigit() else 0
-        try:
-            with unit_of_work():
-                mail.requeue(message_id, user)
-        except DomainError as exc:
-            audit.record_refusal("mail.requeue", exc, user=user, object_type="outbox", object_id=raw[:20])
-            flash(exc.message, "error")
-            return redirect(url_for(".admin_outbox"))
+        _done, refused = run_for_page("mail.requeue", user, "outbox", raw[:20],
+                                      lambda: mail.requeue(message_id, user), back=url_for(".admin_outbox"))
+        if refused is not None:
+            return refused
         flash(_("邮件 %(id)d 已放回发件箱，将在下次发送时重试。", id=message_id), "success")
         return redirect(url_for(".admin_outbox"))
 
@@ -50,12 +48,12 @@ def register(bp: Blueprint) -> None:
     def account_notifications():
         """Choose immediate mail or one daily digest."""
         user = current_user._get_current_object()
-        try:
-            with unit_of_work():
-                notify.set_notify_mode(user, (request.form.get("notify_mode") or "").strip(), actor=user)
-        except DomainError as exc:
-            audit.record_refusal("user.notify_mode", exc, user=user, object_type="user", object_id=user.username)
-            flash(exc.message, "error")
-            return redirect(url_for(".account"))
+        mode = (request.form.get("notify_mode") or "").strip()
+        _done, refused = run_for_page("user.notify_mode", user, "user", user.username,
+                                      lambda: notify.set_notify_mode(user, mode, actor=user), back=url_for("staff_account.account"))
+        if refused is not None:
+            return refused
         flash(_("已保存通知方式。"), "success")
-        return redirect(url_for(".account"))
+        return redirect(url_for("staff_account.account"))
+
+    return bp

@@ -1,9 +1,9 @@
-"""The administrator's security settings page (`/staff/admin/security`) and the content-rule
-flags shown to staff on a case page.
+"""The administrator's security settings page (`/staff/admin/security`, blueprint "staff_security").
 
 The page switches the public forms' image CAPTCHA on or off and maintains the government
 domains and the sensitive words of the content rules (Art. 17). The service
-(interact.services.settings) validates, stores and audits every change.
+(interact.services.settings) validates, stores and audits every change; the flags those rules
+raise on a case are read by the case page (interact/staff/case_page.py).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from wtforms import BooleanField, TextAreaField
 
 from ..domain.errors import ValidationFailed
 from ..domain.models import Role
-from ..services import audit, content_rules, settings
+from ..services import audit, settings
 from ..services.tx import unit_of_work
 from . import auth
 
@@ -29,14 +29,9 @@ class SecurityForm(FlaskForm):
     sensitive_words = TextAreaField(_l("敏感词（每行一个）"))
 
 
-def register(bp: Blueprint) -> None:
-    """Add the security settings page and the case-flag helpers to the staff blueprint."""
-
-    @bp.context_processor
-    def content_rule_helpers():
-        """`case_flags(case)` and the flag labels for the case page's "需注意" box."""
-        return {"case_flags": content_rules.flags_for, "FLAG_KINDS": content_rules.FLAG_KINDS,
-                "FLAG_FIELDS": content_rules.FIELD_LABELS}
+def make_blueprint() -> Blueprint:
+    """Build the blueprint of the security settings page ("staff_security")."""
+    bp = auth.staff_blueprint("staff_security", __name__)
 
     @bp.route("/admin/security", methods=["GET", "POST"])
     @auth.role_required(Role.admin)
@@ -65,6 +60,8 @@ def register(bp: Blueprint) -> None:
             form.gov_domains.data = "\n".join(settings.gov_domains())
             form.sensitive_words.data = "\n".join(settings.sensitive_words())
         return _page(form)
+
+    return bp
 
 
 def _page(form: SecurityForm) -> str:

@@ -16,9 +16,11 @@ from ..domain.db import db
 from ..domain.models import User
 from ..services import audit, passwords, signin, twofactor
 from ..domain.timeutil import utcnow
-from .auth import SESSION_VERSION as VERSION
-from .auth import safe_next
+from ..web.pages import safe_next
 
+# The session key holding the account's session version at sign-in (the user loader in
+# interact/staff/auth.py compares it with the account's).
+SESSION_VERSION = "_sv"
 LOGIN_AT = "_login_at"
 SEEN_AT = "_seen_at"
 PENDING = "_pending_2fa"
@@ -26,9 +28,9 @@ PENDING = "_pending_2fa"
 PENDING_SECONDS = 300
 
 # Reachable whatever the account still has to do first.
-ALWAYS_OPEN = frozenset({"staff.login", "staff.logout", "staff.login_verify"})
-PASSWORD_PAGES = frozenset({"staff.change_password"})
-ENROL_PAGES = frozenset({"staff.enrol_two_factor"})
+ALWAYS_OPEN = frozenset({"staff.login", "staff.logout", "staff_account.login_verify"})
+PASSWORD_PAGES = frozenset({"staff_account.change_password"})
+ENROL_PAGES = frozenset({"staff_account.enrol_two_factor"})
 
 
 def start(user: User) -> None:
@@ -36,7 +38,7 @@ def start(user: User) -> None:
     session.clear()
     login_user(user)
     now = utcnow().timestamp()
-    session[VERSION] = user.session_version
+    session[SESSION_VERSION] = user.session_version
     session[LOGIN_AT] = now
     session[SEEN_AT] = now
 
@@ -94,8 +96,8 @@ def guard():
     user = current_user._get_current_object()
     if passwords.change_reason(user) is not None:
         if endpoint not in PASSWORD_PAGES:
-            return redirect(url_for("staff.change_password"))
+            return redirect(url_for("staff_account.change_password"))
         return None
     if twofactor.must_enrol(user) and endpoint not in ENROL_PAGES:
-        return redirect(url_for("staff.enrol_two_factor"))
+        return redirect(url_for("staff_account.enrol_two_factor"))
     return None

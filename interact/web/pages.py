@@ -10,7 +10,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ..domain.deadlines import LIGHT_LABELS
 from ..domain.errors import DomainError
+from ..domain import states
 from ..domain.kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
 from ..domain.timeutil import format_local
 from ..domain.workflow import EVENT_LABELS, STATUS_LABELS, status_label
@@ -84,8 +86,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.globals.update(
         KINDS=KINDS, ERROR_TYPES=ERROR_TYPES, DECLINE_REASONS=DECLINE_REASONS, RATINGS=RATINGS,
-        STATUS_LABELS=STATUS_LABELS, EVENT_LABELS=EVENT_LABELS,
+        STATUS_LABELS=STATUS_LABELS, EVENT_LABELS=EVENT_LABELS, LIGHT_LABELS=LIGHT_LABELS,
         surface=app.config["INTERACT_SURFACE_NAME"],
+        # Every state enum by class name: a template labels a state `OutboxStatus.sent.title`
+        # or `FlagKind(flag.kind).title`, from the one set of titles.
+        **{cls.__name__: cls for cls in states.ALL},
     )
 
     @app.errorhandler(DomainError)

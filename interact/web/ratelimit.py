@@ -42,9 +42,9 @@ ENDPOINTS: dict[str, tuple[str, list[str] | None]] = {
     "public.new_case": ("submit", ["POST"]),
     "api_public.submit": ("submit", None),
     # A subscription request makes the platform mail an address: the same budget as a case.
-    "public.subscribe": ("submit", ["POST"]),
+    "public_subscribe.subscribe": ("submit", ["POST"]),
     "public.query": ("lookup", ["POST"]),
-    "public.query_reset": ("lookup", ["POST"]),
+    "public_query_reset.query_reset": ("lookup", ["POST"]),
     "public.rate": ("lookup", None),
     "api_public.case": ("lookup", None),
     "api_public.rate": ("lookup", None),
