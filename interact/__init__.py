@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 from . import cli, config as config_module
 from .api import openapi
 from .domain.db import db
-from .services.mail import flask_mail
-from .web import logs, pages, ratelimit
+from .services.mail import LOCK_FILE, flask_mail
+from .web import gatekeeper, logs, pages, ratelimit, unavailable
 from .web.extensions import babel, csrf, login_manager, migrate
 
 # The source checkout this package runs from, if any: there templates/, static/ and migrations/ sit at the
@@ -57,13 +57,14 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
         template_folder=shipped_folder("templates"),
         static_folder=shipped_folder("static"),
     )
-    os.makedirs(app.instance_path, exist_ok=True)
+    config_module.private_folder(app.instance_path)  # the database, the key and the uploads live there
     app.config.from_mapping(config_module.load(app.instance_path))
     app.config["SESSION_COOKIE_NAME"] = COOKIE_NAMES[surface]
     app.config["REMEMBER_COOKIE_NAME"] = COOKIE_NAMES[surface] + "_remember"
     if config:
         app.config.update(config)
     app.config["INTERACT_SURFACE_NAME"] = surface
+    _secure_files(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=shipped_folder("migrations"))
@@ -73,6 +74,8 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
 
     logs.init_app(app)  # before anything logs: no secret or personal data reaches a log
     pages.init_app(app)
+    gatekeeper.init_app(app)  # before the blueprints: NUL, surrogates, deep JSON, huge ids are refused
+    unavailable.init_app(app)  # a busy or unreachable database: 503 with Retry-After, never 500
     # Each surface's modules are imported only when that surface is built, so a public host
     # never loads the staff code (Art. 25); these imports are not there to dodge a cycle.
     # Every blueprint of a surface is in its list: one per feature module, none adds routes to another.
@@ -98,6 +101,16 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
     ratelimit.init_app(app)  # after the blueprints: it wraps their rate-limited views
     cli.register(app)
     return app
+
+
+def _secure_files(app: Flask) -> None:
+    """Create the SQLite file owner-only, and tighten the files of an install made before that rule."""
+    config_module.secure_sqlite_file(app.config.get("SQLALCHEMY_DATABASE_URI"), app.instance_path)
+    config_module.make_private(os.path.join(app.instance_path, LOCK_FILE))
+    config_module.make_private(os.path.join(app.instance_path, config_module.SECRET_KEY_FILE))
+    # The upload folder at 0700 closes the attachments stored in it before this rule, whatever their
+    # own mode: nobody else can enter the folder. So start-up need not visit every file.
+    config_module.make_private(app.config["INTERACT_UPLOAD_DIR"])
 
 
 def _select_locale() -> str:

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 SURFACES = ("public", "staff", "all")
 
@@ -21,15 +24,78 @@ def env_bool(name: str, default: bool) -> bool:
     return default if raw is None else raw.strip().lower() in _BOOL_TRUE
 
 
+# --- private files ----------------------------------------------------------------------------
+# The instance folder, the SQLite database, the secret key, the uploads and the mail lock hold
+# personal data or secrets: only the account running the platform may read them. Each is created
+# with these modes passed to mkdir/open (the umask can only take bits away, never add any), and
+# tightened at start-up when an older version left it readable by others.
+PRIVATE_FOLDER_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+# The files SQLite keeps beside a database; it creates them with the database file's own mode.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+# The generated development secret key, in the instance folder.
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+
+
+def make_private(path: str | os.PathLike) -> None:
+    """Take group and other permissions off `path`, if it exists and belongs to this account."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    # Another account's file (a folder an operator shares, /tmp) is theirs to set, and chmod would fail.
+    if st.st_mode & 0o077 and st.st_uid == os.geteuid():
+        os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
+
+
+def private_folder(path: str | os.PathLike) -> Path:
+    """Create the folder `path` owner-only (missing parents as usual), or tighten it if it exists."""
+    folder = Path(path)
+    folder.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
+    make_private(folder)
+    return folder
+
+
+def create_private_file(path: str | os.PathLike) -> None:
+    """Create `path` empty and owner-only if it is missing, else tighten it."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        make_private(path)
+
+
+def sqlite_file(url: str | None, instance_path: str) -> Path | None:
+    """The database file of an SQLite URL; None for another database or one in memory."""
+    if not url:
+        return None
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or name in ("", ":memory:") or name.startswith("file:"):
+        return None
+    # Flask-SQLAlchemy opens a relative path inside the instance folder, not the working directory.
+    return Path(instance_path, name)
+
+
+def secure_sqlite_file(url: str | None, instance_path: str) -> None:
+    """Create an SQLite database file owner-only before SQLite does (it would use 0644), tighten its companions."""
+    path = sqlite_file(url, instance_path)
+    if path is None or not path.parent.is_dir():
+        return  # a missing folder is SQLite's error to report, as before
+    create_private_file(path)
+    for suffix in SQLITE_COMPANIONS:
+        make_private(f"{path}{suffix}")
+
+
 def dev_secret_key(instance_path: str) -> str:
     """Return the development secret key kept in the instance folder, creating it once."""
-    path = Path(instance_path) / "secret_key"
+    path = Path(instance_path) / SECRET_KEY_FILE
     if path.exists():
+        make_private(path)
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     key = secrets.token_hex(32)
     # Created private so that other local users cannot forge sessions.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
@@ -103,6 +169,7 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URL") or "memory://",
         "RATELIMIT_KEY_PREFIX": env("RATELIMIT_KEY_PREFIX", "interact"),
         "INTERACT_RATELIMIT_SUBMIT": env("RATELIMIT_SUBMIT", "10 per hour; 3 per minute"),
+        "INTERACT_RATELIMIT_SUBSCRIBE": env("RATELIMIT_SUBSCRIBE", "10 per hour; 3 per minute"),
         "INTERACT_RATELIMIT_LOOKUP": env("RATELIMIT_LOOKUP", "20 per minute; 100 per hour"),
         "INTERACT_RATELIMIT_LOGIN": env("RATELIMIT_LOGIN", "10 per minute"),
         # Seconds an image CAPTCHA may be answered in.

@@ -458,8 +458,10 @@ class TextMask(Reply):
     id = fields.Integer()
     field = fields.String(metadata=about("`reply` is the draft while the case is under review.",
                                          enum=codes(MASK_FIELDS)))
-    label = fields.String(metadata=about("What was found; `manual` for a stretch a reviewer masked.",
-                                         enum=codes(MASK_LABELS)))
+    label = fields.String(metadata=about(
+        "What was found; `manual` for a stretch a reviewer masked. A label ending in `_unverified` is "
+        "shaped like its kind but failed its checksum (an ID's check character, a card's Luhn): masked all the same.",
+        enum=codes(MASK_LABELS)))
     origin = fields.String(metadata=about(enum=codes(MaskOrigin)))
     lifted = fields.Boolean(metadata=about("A reviewer lifted it: the stretch will be published as written."))
     start = fields.Integer(metadata=about("Offset (in characters) in the field's text.", minimum=0))

@@ -158,6 +158,40 @@ def users_list() -> None:
     )
 
 
+@users.command(
+    "set-roles",
+    help=_l("替换工作人员的角色（可重复 --role）。系统管理员和审计员只能单独担任。用于纠正 users check-roles 报告的账号。"),
+)
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, metavar="ROLE", required=True,
+              help=_l("角色，可重复：%(roles)s", roles=ROLE_CODES))
+def users_set_roles(username: str, roles: tuple[str, ...]) -> None:
+    """Replace an account's roles under the separation-of-duties rule (audited as cli:<os user>)."""
+    with service_call():
+        user = directory.user_by_username(username)
+        directory.set_roles(user, list(roles))
+        line = _("已将 %(user)s 的角色设为：%(roles)s", user=user.username,
+                 roles=", ".join(sorted(r.value for r in user.roles)))
+    click.echo(line)
+
+
+@users.command(
+    "check-roles",
+    help=_l("列出角色组合违反职责分离的账号（系统管理员或审计员兼任其他角色）。有则退出状态为 1，没有则为 0。"),
+)
+def users_check_roles() -> None:
+    """Report accounts holding a forbidden pair of roles, e.g. from an install made before the rule."""
+    found = directory.role_violations()
+    if not found:
+        click.echo(_("没有违反职责分离的账号。"))
+        return
+    echo_table([_("用户名"), _("角色"), _("状态"), _("冲突")],
+               [(u.username, ",".join(sorted(r.value for r in u.roles)), yes_no(u.active),
+                 "; ".join(f"{a.value}+{b.value}" for a, b in pairs)) for u, pairs in found])
+    raise CommandFailed(_("%(n)d 个账号的角色违反职责分离：请用 interact users set-roles 或另一位系统管理员在账号页面纠正。",
+                          n=len(found)))
+
+
 tokens = AppGroup("tokens", help=_l("工作人员 API 令牌。"))
 
 

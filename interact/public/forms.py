@@ -11,7 +11,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
-    BooleanField,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -27,6 +26,10 @@ from ..services.attachments import Upload
 from ..services.cases import Submission
 
 
+# The consent options: anything else (nothing chosen, a made-up value) is no choice, which the service refuses.
+PUBLISH_CHOICES = {"y": True, "n": False}
+
+
 class CaseForm(FlaskForm):
     """The fields every kind of case shares."""
 
@@ -36,7 +39,9 @@ class CaseForm(FlaskForm):
     phone = TelField(_l("联系电话"))
     email = EmailField(_l("电子邮箱（选填）"))
     attachments = MultipleFileField(_l("附件（选填）"))
-    publish = BooleanField(_l("同意公开我的留言"), default=True)
+    # Consent is a choice the citizen makes (Art. 17): two options, neither preselected.
+    publish = RadioField(_l("是否公开您的来信"), choices=[SelectChoice("y", _l("公开")), SelectChoice("n", _l("不公开"))],
+                         validate_choice=False)
     # Anti-spam (interact.services.antispam): a trap field that people never see or reach,
     # and the image CAPTCHA when an administrator has switched it on.
     homepage = StringField(_l("个人主页（请勿填写）"))
@@ -51,7 +56,7 @@ class CaseForm(FlaskForm):
             name=self.name.data or "",
             phone=self.phone.data or "",
             email=self.email.data or "",
-            publish=bool(self.publish.data),
+            publish=PUBLISH_CHOICES.get(self.publish.data or ""),
             uploads=[u for u in map(_upload, self.attachments.data or []) if u is not None],
             **self.routing(),
         )

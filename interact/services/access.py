@@ -23,6 +23,7 @@ from ..domain.models import Case, ExtensionRequest, Role, Status, User
 from ..domain.states import ExtensionStatus
 from ..domain.timeutil import utcnow
 from ..domain.workflow import STATUS_ACTIONS, TRANSITIONS, Transition, status_label
+from .tx import lock_rows
 
 # Actions whose refusal for role or department says who may take them, instead of the general text.
 ROLE_MESSAGES = {
@@ -59,10 +60,9 @@ def can_view(user: User, case: Case, now: datetime | None = None) -> bool:
 
 def get_case_for_staff(user: User, number: str, *, lock: bool = False, now: datetime | None = None) -> Case:
     """The case `number` if `user` may see it; NotFound otherwise, whether or not it exists."""
-    stmt = select(Case).where(Case.number == number)
-    if lock:
-        stmt = stmt.with_for_update()
-    case = db.session.scalar(stmt)
+    if lock:  # the caller checks, then writes: no other transaction may check in between
+        lock_rows(Case, Case.number == number)
+    case = db.session.scalar(select(Case).where(Case.number == number))
     if case is None or not can_view(user, case, now):
         raise NotFound(_("办件不存在。"))
     return case

@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 
+from ..config import PRIVATE_FILE_MODE, private_folder
 from ..domain.errors import PayloadTooLarge, ValidationFailed
 from ..domain.models import Attachment
 from ..domain.states import AttachmentPurpose
@@ -166,16 +167,17 @@ def check_uploads(uploads: list[Upload], *, images_only: bool = False,
 
 def upload_dir() -> Path:
     """The folder holding stored attachments (outside static/)."""
-    path = Path(current_app.config["INTERACT_UPLOAD_DIR"])
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    # Owner-only: citizens' letters and photos are personal data.
+    return private_folder(current_app.config["INTERACT_UPLOAD_DIR"])
 
 
 def store(checked: CheckedFile, purpose: str = AttachmentPurpose.attachment) -> Attachment:
     """Write a checked file under a random name and return its (unsaved) Attachment row."""
     stored_name = secrets.token_hex(16) + checked.suffix
     path = upload_dir() / stored_name
-    path.write_bytes(checked.data)
+    # Created owner-only (never through a umask-dependent default), and never over an existing file.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE), "wb") as fh:
+        fh.write(checked.data)
     # If the case is not committed, the file must not linger.
     on_rollback(lambda: path.unlink(missing_ok=True))
     safe_name = os.path.basename(checked.filename.replace("\\", "/"))[:200] or ("file" + checked.suffix)

@@ -26,8 +26,8 @@ from . import attachments as attachment_service
 from . import audit, content_rules, deadlines, notify, publication
 from . import masks as mask_service
 from .access import case_for_action
-from .directory import EMAIL_RE, valid_http_url
-from .inputs import LIMITS, clean_text
+from .directory import valid_http_url
+from .inputs import LIMITS, clean_text, is_valid_email
 from .listing import Page, paginate
 from .timeline import add_event
 
@@ -51,7 +51,8 @@ class Submission:
     site: str | int | None = None  # site id, for corrections
     page_url: str = ""
     error_type: str = ""
-    publish: bool = True
+    # None: the citizen made no choice (the HTML form has no default), which is refused.
+    publish: bool | None = True
     uploads: list[attachment_service.Upload] = field(default_factory=list)
     screenshot: attachment_service.Upload | None = None
 
@@ -114,8 +115,10 @@ def _validate(sub: Submission) -> tuple[Department | None, Site | None, dict[str
             errors[name] = _("%(field)s不能超过%(n)d字。", field=label, n=LIMITS[name])
     if "phone" not in errors and not PHONE_RE.match(sub.phone.strip()):
         errors["phone"] = _("请填写正确的联系电话。")
-    if sub.email and (len(sub.email) > 254 or not EMAIL_RE.match(sub.email.strip())):
+    if sub.email and not is_valid_email(sub.email.strip()):
         errors["email"] = _("电子邮箱格式不正确。")
+    if sub.publish is None:
+        errors["publish"] = _("请选择是否公开您的来信。")
 
     department = site = None
     if kind.needs_site:

@@ -15,13 +15,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.db import db
+from ..domain.duties import role_conflicts
 from ..domain.models import ApiToken, Department, Role, Site, User, UserRole
 from ..domain.timeutil import utcnow
 from . import audit, passwords
+from .inputs import is_valid_email
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 12
 MAX_PASSWORD = 128
 TOKEN_PREFIX = "itk_"  # noqa: S105 - the public marker of a token, not a secret
@@ -157,9 +158,11 @@ def create_user(username: str, password: str, roles: list[str], department_code:
         role_set = {Role(r) for r in roles}
     except ValueError:
         role_set = set()
-        errors["role"] = _("未知的角色。可选：%(roles)s", roles=", ".join(r.value for r in Role))
-    if not role_set and "role" not in errors:
-        errors["role"] = _("至少需要一个角色。")
+        errors["roles"] = _("未知的角色。可选：%(roles)s", roles=", ".join(r.value for r in Role))
+    if not role_set and "roles" not in errors:
+        errors["roles"] = _("至少需要一个角色。")
+    elif conflict := conflict_message(role_set):
+        errors["roles"] = conflict
     dept = None
     if department_code:
         try:
@@ -168,7 +171,7 @@ def create_user(username: str, password: str, roles: list[str], department_code:
             errors["department"] = exc.message
     elif role_set & {Role.handler, Role.reviewer}:
         errors["department"] = _("承办人和审核人必须属于一个部门。")
-    if email and not EMAIL_RE.match(email):
+    if email and not is_valid_email(email):
         errors["email"] = _("电子邮箱格式不正确。")
     try:
         check_password_rules(password)
@@ -192,14 +195,35 @@ def hash_password(password: str) -> str:
     return passwords.hash_password(password)
 
 
+def conflict_message(roles) -> str | None:
+    """The Chinese message naming every forbidden pair in `roles` (Art. 25), or None."""
+    pairs = role_conflicts(roles)
+    if not pairs:
+        return None
+    named = "、".join(_("“%(a)s”与“%(b)s”", a=a.title, b=b.title) for a, b in pairs)
+    return _("职责分离：%(pairs)s不能由同一账号兼任。系统管理员和审计员只能单独担任。", pairs=named)
+
+
+def role_violations() -> list[tuple[User, list[tuple[Role, Role]]]]:
+    """Accounts whose stored roles break the separation of duties, by username, with each forbidden pair."""
+    found = ((user, role_conflicts(user.roles)) for user in all_users())
+    return [(user, pairs) for user, pairs in found if pairs]
+
+
 def set_roles(user: User, roles: list[str], actor: User | None = None) -> None:
-    """Replace a user's roles."""
+    """Replace a user's roles; nobody changes their own, and no forbidden pair is granted."""
     try:
         role_set = {Role(r) for r in roles}
     except ValueError as exc:
-        raise ValidationFailed(_("未知的角色。"), {"role": _("未知的角色。")}) from exc
+        raise ValidationFailed(_("未知的角色。"), {"roles": _("未知的角色。")}) from exc
     if not role_set:
-        raise ValidationFailed(_("至少需要一个角色。"), {"role": _("至少需要一个角色。")})
+        raise ValidationFailed(_("至少需要一个角色。"), {"roles": _("至少需要一个角色。")})
+    if actor is not None and actor.id == user.id and role_set != user.roles:
+        # An administrator granting themselves a role is what separation of duties exists to stop.
+        msg = _("不能修改自己的角色，请由另一位系统管理员办理。")
+        raise ValidationFailed(msg, {"roles": msg})
+    if conflict := conflict_message(role_set):
+        raise ValidationFailed(conflict, {"roles": conflict})
     if role_set & {Role.handler, Role.reviewer} and user.department_id is None:
         raise ValidationFailed(_("承办人和审核人必须属于一个部门。"), {"department": _("承办人和审核人必须属于一个部门。")})
     before = sorted(r.value for r in user.roles)
@@ -227,7 +251,7 @@ def set_active(user: User, active: bool, actor: User | None = None) -> None:
 def set_email(user: User, email: str | None, actor: User | None = None) -> None:
     """Set or clear a staff user's notification address (audited; the address stays out of the log)."""
     email = (email or "").strip()
-    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+    if email and not is_valid_email(email):
         msg = _("电子邮箱格式不正确。")
         raise ValidationFailed(msg, {"email": msg})
     before = user.email or None

@@ -36,6 +36,7 @@ from flask_babel import gettext as _
 from flask_mail import Mail, Message
 from sqlalchemy import func, select
 
+from ..config import PRIVATE_FILE_MODE, private_folder
 from ..domain.errors import Conflict, Forbidden, NotFound
 from ..domain.db import db
 from ..domain.models import OutboxMessage, Role, User
@@ -209,9 +210,9 @@ def _single_sender() -> Iterator[bool]:
     if db.session.get_bind().dialect.name == "postgresql":
         yield True  # row locks share the work instead
         return
-    os.makedirs(current_app.instance_path, exist_ok=True)
+    private_folder(current_app.instance_path)
     path = os.path.join(current_app.instance_path, LOCK_FILE)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -31,7 +31,8 @@ from ..domain.models import Case, Department, Subscription
 from ..domain.states import Frequency, SubscriptionScope
 from ..domain.timeutil import local_tz, to_local, utcnow
 from . import mail
-from .directory import EMAIL_RE, department_by_code
+from .directory import department_by_code
+from .inputs import is_valid_email
 
 SCOPES = SubscriptionScope.titles()
 # The form's explanation of each choice; the frequency's name is its title (Frequency).
@@ -187,7 +188,7 @@ def subscribe(email: str, scope: str, scope_value: str = "", frequency: str = Fr
     errors = {}
     if not address:
         errors["email"] = _("请填写电子邮箱。")
-    elif len(address) > 254 or not EMAIL_RE.match(address):
+    elif not is_valid_email(address):
         errors["email"] = _("电子邮箱格式不正确。")
     if scope not in SCOPES:
         errors["scope"] = _("请选择订阅范围。")

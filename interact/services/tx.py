@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.db import db
@@ -29,6 +30,23 @@ def unit_of_work() -> Iterator[None]:
         raise
     else:
         db.session.info.pop(_KEY, None)
+
+
+def lock_rows(model, *criteria) -> None:
+    """Take the write lock on the rows matching `criteria` before the transaction reads them.
+
+    Anything that checks a row and then writes it (a status transition) must not let a second
+    transaction check the same row in between. PostgreSQL's `SELECT … FOR UPDATE` does that per
+    row; SQLite has no row locks (FOR UPDATE is ignored), so there a no-op UPDATE first takes the
+    database's write lock: a second writer waits (busy_timeout) until this transaction ends, then
+    reads what it committed.
+    """
+    key = next(iter(model.__table__.primary_key.columns))
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(model).where(*criteria).values({key.name: key})
+                           .execution_options(synchronize_session=False))
+    else:
+        db.session.execute(select(key).where(*criteria).with_for_update())
 
 
 def add_once(row) -> bool:

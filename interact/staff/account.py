@@ -59,8 +59,10 @@ class ResetPasswordForm(FlaskForm):
 
 def qr_svg(uri: str) -> str:
     """The QR code of `uri` as inline SVG, drawn on the server (no outside service, no script)."""
+    # A viewBox instead of a fixed width and height: the page scales the code to fit, whole,
+    # quiet zone included; with a fixed size, CSS shrinking the box cut the code off.
     return segno.make(uri, error="m").svg_inline(scale=5, border=4, light="#fff", dark="#000",
-                                                 title=_("两步验证二维码"))
+                                                 title=_("两步验证二维码"), omitsize=True)
 
 
 def _form_error(form, exc: ValidationFailed) -> None:

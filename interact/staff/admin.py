@@ -18,7 +18,7 @@ from ..domain.errors import DomainError, NotFound, ValidationFailed
 from ..domain.models import Role, User
 from ..domain.timeutil import utcnow
 from ..domain.workdays import local_date
-from ..services import calendar, deadlines, directory, overrides, passwords
+from ..services import audit, calendar, deadlines, directory, overrides, passwords
 from ..services.tx import unit_of_work
 from . import auth, forms
 from .account import ResetPasswordForm
@@ -98,6 +98,7 @@ def make_blueprint() -> Blueprint:
                         display_name=(form.display_name.data or "").strip() or None,
                         actor=current_user._get_current_object())
             except ValidationFailed as exc:
+                _audit_role_refusal("user.create", exc, form.username.data, form.roles.data)
                 form.password.data = ""
                 return _form_failed("staff/admin/users.html", form, exc, users=directory.all_users())
             flash(_("已添加用户：%(name)s。", name=user.username), "success")
@@ -118,6 +119,7 @@ def make_blueprint() -> Blueprint:
                     directory.set_active(user, bool(form.active.data), actor=current_user._get_current_object())
                     directory.set_email(user, form.email.data, actor=current_user._get_current_object())
             except ValidationFailed as exc:
+                _audit_role_refusal("user.roles", exc, user.username, form.roles.data)
                 return _form_failed("staff/admin/user.html", form, exc, **_user_page(user))
             flash(_("已保存用户：%(name)s。", name=user.username), "success")
             return redirect(url_for(".admin_users"))
@@ -221,6 +223,14 @@ def _user_page(account: User) -> dict:
     """What the user page shows besides its own form: the account, the reset form and the password policy."""
     return {"account": account, "reset_password_form": ResetPasswordForm(formdata=None),
             "password_hint": passwords.policy_hint()}
+
+
+def _audit_role_refusal(action: str, exc: ValidationFailed, username: str | None, roles: list[str] | None) -> None:
+    """Record a refused role grant (a forbidden pair, one's own roles): the auditor should see the attempt."""
+    if "roles" in (exc.fields or {}):
+        audit.record_refusal(action, exc, user=current_user._get_current_object(), object_type="user",
+                             object_id=(username or "").strip(),
+                             details={"roles": sorted(str(r)[:16] for r in roles or [])[:8]})
 
 
 def _form_failed(template: str, form, exc: DomainError, **context):

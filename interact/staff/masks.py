@@ -2,7 +2,9 @@
 
 The case page shows a reviewer the title, content and draft reply with every stored mask
 highlighted, the list of masks with a lift/restore button each, a form to mask a stretch by hand,
-and a preview of the public copy. The highlighting is built here as plain segments and escaped by
+and a preview of the public copy. Each mask shows its reason; the ones no checksum confirmed (an
+ID-shaped number with a wrong check character, a card-shaped one failing Luhn) are marked for
+the reviewer to look at. The highlighting is built here as plain segments and escaped by
 Jinja: citizen text is never marked safe. Nothing here runs the detector; it only reads the
 stored masks (interact/services/masks.py). The case page view calls `panel` for its data; the
 blueprint "staff_masks" holds the routes that add, lift and restore masks.
@@ -20,6 +22,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
 
 from ..services import publication
+from ..domain import privacy
 from ..domain.models import Case, TextMask
 from ..domain.states import MaskOrigin, TextField
 from ..services import masks as mask_service
@@ -28,10 +31,8 @@ from . import auth
 from .forms import choice_list
 
 FIELD_LABELS = TextField.titles()
-MASK_LABELS = {
-    "id_number": _l("身份证号"), "mobile": _l("手机号"), "landline": _l("固定电话"), "email": _l("电子邮箱"),
-    "bank_card": _l("银行卡号"), "address": _l("详细地址"), "manual": _l("人工遮盖"),
-}
+# Each mask's reason, from the detector's one registry of labels.
+MASK_LABELS = {label: kind.title for label, kind in privacy.KINDS.items()}
 ORIGIN_LABELS = MaskOrigin.titles()
 ANCHOR = "pii-heading"
 
@@ -67,6 +68,7 @@ class MaskPanel:
     preview: dict[str, str]
     form: MaskForm
     labels: ClassVar[dict] = MASK_LABELS
+    unverified: ClassVar[frozenset] = privacy.UNVERIFIED
     field_labels: ClassVar[dict] = FIELD_LABELS
     origin_labels: ClassVar[dict] = ORIGIN_LABELS
 

@@ -123,9 +123,12 @@ def init_app(app: Flask) -> None:
             429: _("请求过于频繁，请稍后再试。"),
         }
         message = messages.get(exc.code or 500, _("服务器出错，请稍后再试。"))
+        # The exception's own headers belong to the answer (a 405's Allow); only its body type is replaced.
+        headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
         if wants_json():
-            return error_response(exc.name.lower().replace(" ", "_"), message, exc.code or 500)
-        return render_template("errors.html", code=exc.code, message=message), exc.code
+            body, status = error_response(exc.name.lower().replace(" ", "_"), message, exc.code or 500)
+            return body, status, headers
+        return render_template("errors.html", code=exc.code, message=message), exc.code, headers
 
     if staff_networks and app.config["INTERACT_SURFACE_NAME"] != "public":
         def staff_network_only():

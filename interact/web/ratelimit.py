@@ -1,16 +1,17 @@
 """Rate limits (Flask-Limiter) per client address, against flooding and brute force.
 
-Three budgets, each shared by the routes that spend it, so that switching between the HTML
-form and the API gains nothing:
+Four budgets, one per purpose, each shared by the routes that spend it, so that switching
+between the HTML form and the API gains nothing, while using up one purpose's budget leaves the
+others untouched (a citizen who wrote ten letters can still subscribe):
 
-- "submit": registering a case (the citizen form and `POST /api/v1/cases`), and asking for
-  a subscription to published records (it mails a confirmation);
+- "submit": registering a case (the citizen form and `POST /api/v1/cases`);
+- "subscribe": asking for a subscription to published records (it mails a confirmation);
 - "lookup": anything that tries a query code (the query form, the rating form, the lost-code
   form, and the API's case and rating endpoints), so that codes cannot be guessed;
 - "login": staff sign-in attempts (the per-account lockout is separate).
 
-The limits come from INTERACT_RATELIMIT_SUBMIT / _LOOKUP / _LOGIN; the counters live in
-memory, or in Redis (INTERACT_RATELIMIT_STORAGE_URL) when several processes serve the site.
+The limits come from INTERACT_RATELIMIT_SUBMIT / _SUBSCRIBE / _LOOKUP / _LOGIN; the counters
+live in memory, or in Redis (INTERACT_RATELIMIT_STORAGE_URL) when several processes serve the site.
 A refusal is 429 with Retry-After: a page for the HTML routes, JSON for the API.
 
 Each app gets its own Limiter: Flask-Limiter keeps its state (storage, enabled flag, the
@@ -34,6 +35,7 @@ EXTENSION = "interact_limiter"
 # Budget name → the config key holding its limits.
 BUDGETS = {
     "submit": "INTERACT_RATELIMIT_SUBMIT",
+    "subscribe": "INTERACT_RATELIMIT_SUBSCRIBE",
     "lookup": "INTERACT_RATELIMIT_LOOKUP",
     "login": "INTERACT_RATELIMIT_LOGIN",
 }
@@ -41,8 +43,8 @@ BUDGETS = {
 ENDPOINTS: dict[str, tuple[str, list[str] | None]] = {
     "public.new_case": ("submit", ["POST"]),
     "api_public.submit": ("submit", None),
-    # A subscription request makes the platform mail an address: the same budget as a case.
-    "public_subscribe.subscribe": ("submit", ["POST"]),
+    # A subscription request makes the platform mail an address: limited, but on its own budget.
+    "public_subscribe.subscribe": ("subscribe", ["POST"]),
     "public.query": ("lookup", ["POST"]),
     "public_query_reset.query_reset": ("lookup", ["POST"]),
     "public.rate": ("lookup", None),

@@ -57,9 +57,30 @@ def test_resident_id_numbers_are_found(value):
     assert found(in_sentence(value)) == [("id_number", value)]
 
 
-INVALID_IDS = [
-    "11010519491231002" + ("1" if with_id_check("11010519491231002").endswith("X") else "X"),  # bad check
+# A mistyped ID is still the citizen's ID: the right shape with a wrong check character is masked,
+# under its own label so that the reviewer sees no check confirmed it.
+BAD_CHECK_IDS = [
+    "11010519491231002" + ("1" if with_id_check("11010519491231002").endswith("X") else "X"),
     "110105194912310021",
+    "110101199003071234",  # the one the adversarial test published
+    "31013520000130150X",  # its first 17 digits pass Luhn: the X must not be left behind a card mask
+    "110105 19491231 0021",
+    full_width("110101199003071234"),
+    next(with_id_check("44030419900307123")[:17] + c for c in "0123456789X"
+         if c != with_id_check("44030419900307123")[17]),
+]
+
+
+@pytest.mark.parametrize("value", BAD_CHECK_IDS)
+def test_id_shaped_numbers_with_a_wrong_check_character_are_masked_as_unverified(value):
+    text = in_sentence(value)
+    (match,) = privacy.find(text)
+    assert (match.label, match.text, match.confident) == ("id_number_unverified", value, False)
+    assert privacy.mask(text) == in_sentence("[身份证号]")
+
+
+# Not even the shape of an ID: no such province, no such birth date.
+INVALID_IDS = [
     with_id_check("00010519491231002"),  # no such province
     with_id_check("10010519491231002"),
     with_id_check("72010519491231002"),
@@ -124,10 +145,26 @@ def luhn_broken(number: str) -> str:
     return number[:-1] + str((int(number[-1]) + 1) % 10)
 
 
-@pytest.mark.parametrize("value", [luhn_broken(UNIONPAY), luhn_broken(VISA), grouped(luhn_broken(UNIONPAY))])
-def test_card_like_numbers_failing_luhn_are_left_alone(value):
+@pytest.mark.parametrize("value", [
+    luhn_broken(UNIONPAY), luhn_broken(VISA), grouped(luhn_broken(UNIONPAY)), grouped(luhn_broken(VISA), "-"),
+    luhn_broken(with_luhn("601382000000000")), luhn_broken(with_luhn("523456789012345")),
+    luhn_broken(with_luhn("955880000000000000")), full_width(luhn_broken(VISA)),
+])
+def test_card_shaped_numbers_failing_luhn_are_masked_as_unverified(value):
     text = in_sentence(value)
-    assert privacy.find(text) == []
+    (match,) = privacy.find(text)
+    assert (match.label, match.text, match.confident) == ("bank_card_unverified", value, False)
+    assert privacy.mask(text) == in_sentence("[银行卡号]")
+
+
+@pytest.mark.parametrize("value", [
+    luhn_broken(with_luhn("10000000000000000")),  # no issuer starts with 1, 7 or 8
+    luhn_broken(with_luhn("7000000000000000")), luhn_broken(with_luhn("800000000000000000")),
+    luhn_broken(with_luhn("411111111111")),  # 13 digits: too short to be a card without Luhn
+    luhn_broken(with_luhn("62220202000000000000")),  # 21 digits
+])
+def test_numbers_not_shaped_like_a_card_are_left_alone_when_luhn_fails(value):
+    assert privacy.find(in_sentence(value)) == []
 
 
 def test_an_id_number_or_a_mobile_is_never_also_counted_as_a_card():
@@ -162,11 +199,68 @@ def test_a_road_district_or_building_alone_is_not_masked(text):
     "订单号DD20261127000123已支付", "订单号：20261127000123", "交易时间20261127103000",
     "办件编号2026112700042", "金额12,345.00元", "共计¥1,234,567.89", "号码12345678901不是手机号",
     "11位数字10012345678", "日期2026-11-27", "2026年11月27日", "20261127", "12位138123456789", "受理号 0123456",
-    f"卡号{luhn_broken(VISA)}", "IPv4地址10.0.0.1", "版本3.11.7",
+    f"编号{luhn_broken(with_luhn('12345678901234567'))}", "IPv4地址10.0.0.1", "版本3.11.7",
 ])
 def test_numbers_that_fail_every_check_are_left_alone(text):
     assert privacy.find(text) == []
     assert privacy.mask(text) == text
+
+
+# --- after their keywords: QQ, WeChat, passport; licence plates -------------------------------------
+
+@pytest.mark.parametrize(("text", "label", "value"), [
+    ("我的QQ：12345678，", "qq", "12345678"),
+    ("qq号 987654321", "qq", "987654321"),
+    ("QQ号码是10001。", "qq", "10001"),
+    ("加扣扣2345678901", "qq", "2345678901"),
+    (full_width("QQ") + "：１２３４５６７８", "qq", "１２３４５６７８"),
+    ("微信号：zhang_san1990，", "wechat", "zhang_san1990"),
+    ("微信 lisi-888 ", "wechat", "lisi-888"),
+    ("我微信是wangwu123", "wechat", "wangwu123"),
+    ("wx: zhaoliu_66", "wechat", "zhaoliu_66"),
+    ("VX号Sunqi2020。", "wechat", "Sunqi2020"),
+    ("加vx abcdefghijklmnopqrst", "wechat", "abcdefghijklmnopqrst"),
+    ("车牌号粤B12345的车", "plate", "粤B12345"),
+    ("车牌：京A·D12345", "plate", "京A·D12345"),
+    ("一辆沪AD12345停在消防通道上", "plate", "沪AD12345"),
+    ("苏E12345D是新能源车", "plate", "苏E12345D"),
+    ("辽A 3B5C7违停", "plate", "辽A 3B5C7"),
+    ("护照号码：E12345678。", "passport", "E12345678"),
+    ("护照EA1234567", "passport", "EA1234567"),
+    ("护照号 G87654321", "passport", "G87654321"),
+    ("护照号为123456789", "passport", "123456789"),
+])
+def test_qq_wechat_plate_and_passport_are_found(text, label, value):
+    (match,) = privacy.find(text)
+    assert (match.label, match.text, match.confident) == (label, value, True)
+    # Only the value goes: the keyword before it stays readable.
+    assert privacy.mask(text) == text.replace(value, privacy.MASKS[label])
+
+
+@pytest.mark.parametrize("text", [
+    "QQ群里有人说", "QQ：1234", "qq号123456789012", "扣扣0123456",  # too short, too long, a leading 0
+    "微信公众号“city_service”", "微信支付", "微信 App", "通过微信小程序办理", "wxWidgets 库", "微信：abc",
+    "微信 1abcdefg", "微信号 a" + "b" * 20,  # a WeChat ID starts with a letter and has 6–20 characters
+    "京沪高速G2", "京港澳高速", "粤B1234", "粤B12345678", "沪ABCDE", "京A12B", "粤I12345",
+    "护照办理进度", "护照 E1234", "出示护照原件",
+])
+def test_keywords_without_a_plausible_value_mask_nothing(text):
+    assert privacy.find(text) == []
+
+
+def test_a_mobile_given_as_wechat_is_masked_as_a_mobile():
+    assert found("我的微信是13812345678") == [("mobile", "13812345678")]
+
+
+# --- the one registry of labels -------------------------------------------------------------------
+
+def test_every_label_has_a_mask_and_a_reason_and_unverified_ones_mask_like_verified_ones():
+    assert set(privacy.KINDS) == set(privacy.LABELS) == set(privacy.MASKS)
+    for label, kind in privacy.KINDS.items():
+        assert re.fullmatch(r"\[[^\]]+\]", kind.mask) and str(kind.title), label
+    assert privacy.UNVERIFIED == {"id_number_unverified", "bank_card_unverified"}
+    assert privacy.MASKS["id_number_unverified"] == privacy.MASKS["id_number"]
+    assert privacy.MASKS["bank_card_unverified"] == privacy.MASKS["bank_card"]
 
 
 # --- mask() ----------------------------------------------------------------------------------------

@@ -195,9 +195,10 @@ def test_user_and_role_changes_are_recorded(client, world, login, post_form):
     assert (created.username, created.object_id) == ("admin", "newclerk")
     assert details(created) == {"roles": ["dispatcher"], "department": "gov-office"}
     assert "Another-Strong-Pass-42" not in created.details
-    post_form(client, "/staff/admin/users/newclerk", {"roles": ["dispatcher", "auditor"]})
+    # dispatcher + auditor is refused now (separation of duties); a case role may be added.
+    post_form(client, "/staff/admin/users/newclerk", {"roles": ["dispatcher", "handler"]})
     roles = entries("user.roles")[-1]
-    assert details(roles) == {"from": ["dispatcher"], "to": ["auditor", "dispatcher"]}
+    assert details(roles) == {"from": ["dispatcher"], "to": ["dispatcher", "handler"]}
     active = entries("user.active")[-1]
     assert details(active) == {"from": True, "to": False}  # the box was left unticked
 

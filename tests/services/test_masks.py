@@ -161,6 +161,49 @@ def test_public_records_pages_and_api_show_no_personal_data(client, under_review
         assert raw not in shown
 
 
+# What the adversarial test published: an ID with a wrong check character, a card failing Luhn, and
+# contact details written after their usual words.
+UNCHECKED = {
+    "id_number_unverified": "110101199003071234",
+    "bank_card_unverified": "6217000010012345670",
+    "qq": "2345678901",
+    "wechat": "zhangsan_1990",
+    "plate": "辽A·D12345",
+    "passport": "E12345678",
+}
+UNCHECKED_CONTENT = (f"身份证{UNCHECKED['id_number_unverified']}，卡号{UNCHECKED['bank_card_unverified']}，"
+                     f"QQ：{UNCHECKED['qq']}，微信号：{UNCHECKED['wechat']}，车牌{UNCHECKED['plate']}，"
+                     f"护照号码{UNCHECKED['passport']}。办件编号2026112700042，2025年10月1日，12,000元，第28条。")
+
+
+def test_mistyped_numbers_and_keyword_contacts_never_reach_the_public(client, under_review, world):
+    case = approve(world, under_review(content=UNCHECKED_CONTENT, reply="已处理，详见《条例》第28条。"))
+    assert {(m.label, m.text) for m in masks_of(case)} == {(label, raw) for label, raw in UNCHECKED.items()}
+    shown = published_text(client, case.number) + client.get("/feeds/records.atom").get_data(as_text=True)
+    assert case.public_title in shown
+    for raw in UNCHECKED.values():
+        assert raw not in shown
+    for kept in ("2026112700042", "2025年10月1日", "12,000元", "第28条"):
+        assert kept in shown
+    assert case.public_content.startswith("身份证[身份证号]，卡号[银行卡号]，QQ：[QQ号]，微信号：[微信号]，车牌[车牌号]，")
+
+
+def test_review_panel_gives_every_mask_its_reason_and_marks_the_unverified_ones(client, under_review, login):
+    case = under_review(content=UNCHECKED_CONTENT + f"手机{RAW['mobile']}。")
+    login(client, "reviewer")
+    html = client.get(f"/staff/cases/{case.number}").get_data(as_text=True)
+    table = re.search(r'<table class="pii-masks">.*?</table>', html, re.S).group(0)
+    rows = re.findall(r"<tr[^>]*>\s*<td>[^<]*</td>\s*<td>(.*?)</td>\s*<td class=\"pii-snippet\">([^<]*)</td>", table, re.S)
+    reasons = {snippet: re.sub(r"<[^>]+>", "", reason).strip() for reason, snippet in rows}
+    assert reasons[UNCHECKED["id_number_unverified"]] == "疑似身份证号（校验位不符，仍按身份证号遮盖） 需核实"
+    assert reasons[UNCHECKED["bank_card_unverified"]] == "疑似银行卡号（未通过卡号校验，仍按银行卡号遮盖） 需核实"
+    assert reasons[UNCHECKED["qq"]] == "QQ号" and reasons[UNCHECKED["wechat"]] == "微信号"
+    assert reasons[UNCHECKED["plate"]] == "车牌号" and reasons[UNCHECKED["passport"]] == "护照号"
+    assert reasons[RAW["mobile"]] == "手机号"
+    assert table.count("需核实") == 2 and "未通过校验（可能是输错的号码）" in html
+    assert re.search(r'<mark class="pii pii-unverified" title="疑似身份证号[^"]*">110101199003071234</mark>', html)
+
+
 def test_reviewer_masks_by_hand_and_lifts_a_false_positive_and_publication_honours_both(client, world, under_review, login, post_form):
     case = under_review()
     hotline = the_mask(case, "reply", "landline")

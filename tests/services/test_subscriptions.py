@@ -249,9 +249,9 @@ def test_the_honeypot_refuses_software_that_fills_every_field(client, world, pos
     assert db.session.scalar(select(func.count()).select_from(Subscription)) == 0
 
 
-def test_subscription_requests_spend_the_submission_rate_limit(world, make_app, subscribe):
+def test_subscription_requests_spend_their_own_rate_limit(world, make_app, subscribe):
     limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
-                       INTERACT_RATELIMIT_SUBMIT="2 per minute", isolated=True)
+                       INTERACT_RATELIMIT_SUBSCRIBE="2 per minute", isolated=True)
     client = limited.test_client()
     answers = [subscribe(client, f"reader{n}@example.com").status_code for n in range(3)]
     assert answers == [200, 200, 429]

@@ -33,7 +33,7 @@ def form_data(csrf_from):
         """The form's fields with a fresh CSRF token."""
         page = client.get(f"/cases/new/{kind}")
         assert page.status_code == 200
-        return {**FIELDS, "csrf_token": csrf_from(page.get_data(as_text=True)), **extra}
+        return {**FIELDS, "publish": "y", "csrf_token": csrf_from(page.get_data(as_text=True)), **extra}
 
     return form_data
 

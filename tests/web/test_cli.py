@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from interact.domain import privacy
 from interact.domain.db import db
 from interact.domain.kinds import KINDS
 from interact.domain.models import ApiToken, Case, Department, Role, Site, Status, User
@@ -289,6 +290,8 @@ def test_demo_fills_a_fresh_database_with_every_role_kind_and_status(runner):
     for username in ("admin", "dispatcher", "housing-handler"):
         assert directory.authenticate(username, passwords[username]) is not None
     assert len(set(passwords.values())) == len(passwords)
+    # No demo account breaks the separation of duties (admin and auditor held alone).
+    assert invoke(runner, "users", "check-roles").exit_code == 0
 
     cases = db.session.scalars(select(Case)).all()
     assert len(cases) >= 30
@@ -299,6 +302,21 @@ def test_demo_fills_a_fresh_database_with_every_role_kind_and_status(runner):
     assert any(c.on_time for c in replied) and any(c.on_time is False for c in replied)
     assert any(c.published for c in replied) and any(c.rating for c in replied)
     assert any(c.transfer_count for c in cases)
+
+
+def test_the_demo_publishes_no_personal_data(runner, client):
+    assert invoke(runner, "demo").exit_code == 0
+    published = db.session.scalars(select(Case).where(Case.published.is_(True))).all()
+    # The demo's letters include a mistyped ID number: it is written in, and it never comes out.
+    mistyped = "110101199003071234"
+    assert any(mistyped in c.content for c in published)
+    for case in published:
+        for text in (case.public_title, case.public_content, case.public_reply):
+            assert privacy.find(text or "") == [], (case.number, text)
+    shown = client.get("/feeds/records.atom").get_data(as_text=True) + "".join(
+        client.get(url).get_data(as_text=True) for c in published
+        for url in (f"/records/{c.number}", f"/api/v1/records/{c.number}"))
+    assert mistyped not in shown and "[身份证号]" in shown
 
 
 def test_second_demo_changes_nothing(runner):

@@ -193,7 +193,9 @@ def test_stored_script_payloads_are_inert_on_every_page(client, world, create_to
     response = client.post("/cases/new/correction", data={
         "csrf_token": csrf_from(form), "site": str(world.site.id), "error_type": "content",
         "page_url": "https://zjj.example.gov.cn/" + SHORT, "title": PAYLOAD, "content": PAYLOAD,
-        "name": SHORT, "phone": "13812345678", "email": SHORT + "@example.com", "publish": "y",
+        # An address with markup in it is refused outright now (tests/services/test_email_addresses.py),
+        # so the payload travels in every other field.
+        "name": SHORT, "phone": "13812345678", "email": "payload@example.com", "publish": "y",
     })
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     case = db.session.scalar(select(Case).order_by(Case.id.desc()))
@@ -262,7 +264,7 @@ def submit_with(csrf_from):
         """Submit the citizen form with files attached."""
         page = client.get(f"/cases/new/{kind}")
         data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "title": "附件测试", "content": "内容",
-                "name": "张三", "phone": "13812345678"}
+                "name": "张三", "phone": "13812345678", "publish": "n"}
         data[field] = [(io.BytesIO(content), name) for name, content in files]
         return client.post(f"/cases/new/{kind}", data=data, content_type="multipart/form-data")
 

@@ -21,7 +21,7 @@ URL_ATTR_RE = re.compile(r'(?:href|action|src)="([^"]*)"')
 
 
 def form_data(**fields) -> dict:
-    """A valid case form as a citizen fills it in (publish box ticked)."""
+    """A valid case form as a citizen fills it in (publication chosen)."""
     data = {
         "title": "公租房申请条件咨询", "content": "请问外地户籍能否申请公租房？", "name": "张三",
         "phone": "13812345678", "email": "zhangsan@example.com", "publish": "y",
@@ -202,13 +202,45 @@ def test_receipt_is_not_cached_and_the_code_is_in_no_url(client, world, submit):
     assert raw not in response.request.url
 
 
-def test_publish_box_is_ticked_by_default_and_unticking_opts_out(client, world, submit):
-    html = body(client.get("/cases/new/consultation"))
-    box = re.search(r'<input[^>]*name="publish"[^>]*>', html).group(0)
-    assert re.search(r"\schecked[\s>]", box)
-    response = submit(client, "consultation", publish=None)
-    number, _ = receipt_of(response)
-    assert db.session.scalar(select(Case.publish_consent).where(Case.number == number)) is False
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_publication_is_an_explicit_choice_with_nothing_preselected(client, world, kind):
+    html = body(client.get(f"/cases/new/{kind}"))
+    options = re.findall(r'<input[^>]*name="publish"[^>]*>', html)
+    assert [re.search(r'value="([^"]*)"', o).group(1) for o in options] == ["y", "n"]
+    for option in options:
+        assert 'type="radio"' in option and re.search(r"\srequired[\s>]", option)
+        assert not re.search(r"\schecked[\s>]", option)
+    assert "公开</label>" in html and "不公开</label>" in html
+    # The form says what publication shows and what it never shows.
+    hint = re.search(r'<p class="field-hint" id="publish-hint">([^<]+)</p>', html).group(1)
+    for said in ("标题和内容", "答复", "姓名只显示姓氏", "联系电话和电子邮箱一律不公开"):
+        assert said in hint
+
+
+@pytest.mark.parametrize("choice", [None, "", "yes", "on"])
+def test_a_submission_without_a_publication_choice_gets_the_form_back(client, world, submit, choice):
+    before = case_count()
+    response = submit(client, "consultation", publish=choice, title="我的标题")
+    assert response.status_code == 400
+    html = body(response)
+    field = re.search(r'<fieldset class="field field-choices field-invalid" id="field-publish".*?</fieldset>', html, re.S)
+    assert field and "请选择是否公开您的来信" in field.group(0)
+    assert 'href="#field-publish"' in html  # the error summary links to the choice
+    assert 'value="我的标题"' in html and case_count() == before
+
+
+@pytest.mark.parametrize(("choice", "consent"), [("y", True), ("n", False)])
+def test_the_citizens_choice_is_stored_as_consent(client, world, submit, choice, consent):
+    number, _ = receipt_of(submit(client, "consultation", publish=choice))
+    assert db.session.scalar(select(Case.publish_consent).where(Case.number == number)) is consent
+
+
+def test_the_api_keeps_publish_optional_with_its_default(client, world):
+    body = {"kind": "consultation", **{k: v for k, v in form_data().items() if k != "publish"}}
+    response = client.post("/api/v1/cases", json=body)
+    assert response.status_code == 201
+    number = response.get_json()["number"]
+    assert db.session.scalar(select(Case.publish_consent).where(Case.number == number)) is True
 
 
 def test_invalid_submission_is_refused_field_by_field_and_creates_nothing(client, world, post_form):

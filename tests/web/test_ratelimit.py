@@ -12,7 +12,7 @@ from interact import create_app
 from interact.web.ratelimit import EXTENSION, client_key
 
 SUBMISSION = {"kind": "consultation", "title": "咨询", "content": "内容", "name": "李四", "phone": "13900000000"}
-FORM = {"title": "咨询", "content": "内容", "name": "李四", "phone": "13900000000"}
+FORM = {"title": "咨询", "content": "内容", "name": "李四", "phone": "13900000000", "publish": "y"}
 
 
 @pytest.fixture
@@ -76,6 +76,37 @@ def test_submissions_share_one_budget_across_the_form_and_the_api(limited, world
     assert_refused(form_post(client, "/cases/new/consultation", FORM, ip), json_api=False)
     # Another address has its own budget.
     assert client.post("/api/v1/cases", json=SUBMISSION, **from_ip("198.51.100.8")).status_code == 201
+
+
+SUBSCRIPTION = {"email": "reader@example.com", "scope": "all", "frequency": "immediate", "department": "",
+                "kind": ""}
+
+
+def test_letters_and_subscriptions_have_separate_budgets(limited, world, form_post):
+    client = limited(INTERACT_RATELIMIT_SUBSCRIBE="2 per minute").test_client()
+    ip, other = "198.51.100.30", "198.51.100.31"
+    # Case submissions used up: a subscription from the same address still goes through.
+    for _ in range(2):
+        assert client.post("/api/v1/cases", json=SUBMISSION, **from_ip(ip)).status_code == 201
+    assert_refused(form_post(client, "/cases/new/consultation", FORM, ip), json_api=False)
+    assert form_post(client, "/subscribe", SUBSCRIPTION, ip).status_code == 200
+    # Subscriptions used up: letters from that address are still received.
+    for _ in range(2):
+        assert form_post(client, "/subscribe", SUBSCRIPTION, other).status_code == 200
+    assert_refused(form_post(client, "/subscribe", SUBSCRIPTION, other), json_api=False)
+    assert form_post(client, "/cases/new/consultation", FORM, other).status_code == 200
+    assert client.post("/api/v1/cases", json=SUBMISSION, **from_ip(other)).status_code == 201
+
+
+def test_the_subscription_budget_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("INTERACT_INSTANCE_PATH", str(tmp_path))
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["INTERACT_RATELIMIT_SUBSCRIBE"] == \
+        "10 per hour; 3 per minute"
+    monkeypatch.setenv("INTERACT_RATELIMIT_SUBSCRIBE", "1 per hour")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["INTERACT_RATELIMIT_SUBSCRIBE"] == "1 per hour"
+    monkeypatch.setenv("INTERACT_RATELIMIT_SUBSCRIBE", "lots")
+    with pytest.raises(ValueError, match="INTERACT_RATELIMIT_SUBSCRIBE"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
 def test_query_code_lookups_are_limited_against_guessing(limited, world, create_case, csrf_from, form_post):
