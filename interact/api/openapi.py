@@ -167,7 +167,11 @@ ACTION = Param("path", "action", fields.String(metadata=sc.about(enum=sc.codes(T
 MASK_ID = Param("path", "mask_id", fields.Integer(), "The mask's id.")
 
 COMMON_PARAMETERS = {"Number": CASE_NUMBER}
-PUBLIC_PARAMETERS = {"QueryCode": QUERY_CODE}
+IDEMPOTENCY_KEY = Param("header", "Idempotency-Key", fields.String(metadata=sc.about(pattern="^[!-~]{1,128}$")),
+                        "Optional, 1–128 visible ASCII characters, kept 24 hours. A request re-sent with the same "
+                        "key and body is answered 200 with the first receipt (its `query_code` null: it was shown "
+                        "once) and creates nothing; the same key with another body is answered 409.")
+PUBLIC_PARAMETERS = {"QueryCode": QUERY_CODE, "IdempotencyKey": IDEMPOTENCY_KEY}
 STAFF_PARAMETERS = {"Action": ACTION}
 
 COMMON_ERRORS = {
@@ -197,11 +201,14 @@ PUBLIC_ROUTES = (
           description="Registers a consultation, suggestion, complaint, leader-mailbox letter or website error "
                       "report. A case naming a department, and every correction, starts as `assigned`; any other "
                       "starts as `submitted`. Attachments are accepted through the HTML form only, for now.",
-          body=sc.CaseSubmission,
+          parameters=("IdempotencyKey",), body=sc.CaseSubmission,
           responses={
               "201": Answer("The receipt. Keep the query code: it is not shown again.", sc.Receipt,
                             headers={"Location": (fields.String(), "URL of the case for the citizen.")}),
-              "400": "BadRequest", "413": "TooLarge", "429": "TooManyRequests",
+              "200": Answer("A re-send with the same `Idempotency-Key`: the first receipt, `query_code` null.",
+                            sc.Receipt,
+                            headers={"Location": (fields.String(), "URL of the case for the citizen.")}),
+              "400": "BadRequest", "409": "Conflict", "413": "TooLarge", "429": "TooManyRequests",
           }),
     Route(f"{PREFIX}/cases/{{number}}", "get", "getCitizenCase", "public", "Follow a case with its query code",
           parameters=("Number", "QueryCode"),

@@ -19,11 +19,13 @@ from . import schemas
 from ..web.paging import api_page_args
 from . import serializers as s
 from ..services import deadlines
+from ..services import submissions
 from ..services import timeline
 
 SUBMISSION_STRINGS = ("kind", "department", "page_url", "error_type", "title", "content", "name", "phone",
                       "email")
 QUERY_CODE_HEADER = "X-Query-Code"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 RECORDS_PER_PAGE = 20
 
 
@@ -44,10 +46,18 @@ def make_blueprint() -> Blueprint:
             site=body.get("site"),
             publish=body.get("publish", True) is not False,
         )
-        with unit_of_work():
-            case, code = case_service.submit_case(sub)
-        response = jsonify(s.receipt(case, case_service.format_query_code(code)))
-        response.status_code = 201
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            with unit_of_work():
+                case, code = case_service.submit_case(sub)
+        elif not submissions.valid_key(key):
+            message = _("Idempotency-Key 须为 1 至 128 个可见 ASCII 字符。")
+            raise ValidationFailed(message, {IDEMPOTENCY_HEADER: message})
+        else:
+            # A re-send under the same key answers the first case (200, no code); another body is 409.
+            case, code = submissions.submit_once(sub, submissions.API_SCOPE, key, submissions.fingerprint(body))
+        response = jsonify(s.receipt(case, None if code is None else case_service.format_query_code(code)))
+        response.status_code = 201 if code is not None else 200
         response.headers["Location"] = url_for(".case", number=case.number)
         return response
 

@@ -260,8 +260,9 @@ class Receipt(Reply):
     """What a citizen gets back once after submitting."""
 
     number = fields.String(metadata=about("The case number, e.g. 2026112700042."))
-    query_code = fields.String(metadata=about(
-        "Shown this once only; only its hash is stored. Case and hyphens are ignored when it is sent back."))
+    query_code = fields.String(allow_none=True, metadata=about(
+        "Shown this once only; only its hash is stored. Case and hyphens are ignored when it is sent back. "
+        "null when a request re-sent with the same `Idempotency-Key` is answered with the first receipt."))
     status = fields.String(metadata=about(enum=[Status.submitted.value, Status.assigned.value]))
     due_date = local_date()
 

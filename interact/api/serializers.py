@@ -111,8 +111,8 @@ def kinds(deadlines: dict[str, int]) -> dict:
 
 # --- the citizen's view (number + query code) -----------------------------------------------
 
-def receipt(case: Case, code: str) -> dict:
-    """What a citizen gets back once after submitting: the query code is never shown again."""
+def receipt(case: Case, code: str | None) -> dict:
+    """What a citizen gets back after submitting: the code once, None on an idempotent replay."""
     return {"number": case.number, "query_code": code, "status": case.status.value,
             "due_date": local_day(case.due_at)}
 

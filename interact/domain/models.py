@@ -565,3 +565,20 @@ class Subscription(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SubmissionKey(db.Model):
+    """A one-time form token or API `Idempotency-Key` (hashed) and the case its first request made.
+
+    The unique index decides between two re-sends of one request: only one case is created, and
+    the other is answered with that case's receipt. Keys are kept 24 hours.
+    """
+
+    __tablename__ = "submission_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    # A hash of the request body: the same key with another body is refused (409).
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

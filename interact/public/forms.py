@@ -46,6 +46,9 @@ class CaseForm(FlaskForm):
     # and the image CAPTCHA when an administrator has switched it on.
     homepage = StringField(_l("个人主页（请勿填写）"))
     captcha = StringField(_l("验证码"))
+    # A random one-time token per rendered form: a re-sent POST returns the first receipt
+    # instead of creating a second case (interact.services.submissions).
+    submission_token = HiddenField()
 
     def submission(self, kind: Kind) -> Submission:
         """The posted values as a service Submission (files read into memory)."""

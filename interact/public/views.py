@@ -8,7 +8,7 @@ reviewed, masked `public_*` copies of a case (Art. 17).
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, render_template, request
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ..domain.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
@@ -19,10 +19,13 @@ from ..services.tx import unit_of_work
 from ..web.paging import page_arg
 from .forms import QueryForm, RatingForm, case_form
 from ..services import deadlines
+from ..services import submissions
 from ..services import inputs
 from ..services import timeline
 
 RECORDS_PER_PAGE = 20
+# The session key carrying the last receipt (number, and the code until it was shown once).
+RECEIPT_KEY = "receipt"
 
 
 def private(response, status: int = 200):
@@ -62,23 +65,44 @@ def make_blueprint() -> Blueprint:
         trapped = spam_trap_answer(form)
         if trapped is not None:
             return trapped
+        token = form.submission_token.data
         try:
             antispam.check_captcha_if_on(form.captcha.data)
-            with unit_of_work():
-                case, code = case_service.submit_case(form.submission(spec))
+            if submissions.valid_key(token):
+                # A re-sent form (refresh, double click) gets the first case back, code None.
+                case, code = submissions.submit_once(form.submission(spec), submissions.FORM_SCOPE, token)
+            else:
+                with unit_of_work():
+                    case, code = case_service.submit_case(form.submission(spec))
         except (ValidationFailed, PayloadTooLarge) as exc:
             # An oversize file is 413, anything else 400; the form comes back as typed either way.
             return _case_form_page(spec, form, exc.fields, exc.message, status=exc.status_code)
-        # The code is shown once, in this response only: never redirected to, never in a URL.
-        page = render_template(
-            "public/cases/receipt.html", case=case, kind=spec,
-            code=case_service.format_query_code(code),
-        )
+        # Post/redirect/get: the receipt page is a GET, so refreshing it re-sends nothing. The code
+        # rides in the citizen's own signed session cookie, never in a URL, until shown once.
+        receipt = {"number": case.number}
+        if code is not None:
+            receipt["code"] = case_service.format_query_code(code)
+        elif (session.get(RECEIPT_KEY) or {}).get("number") == case.number:
+            receipt = session[RECEIPT_KEY]  # a re-send before the receipt was seen keeps its code
+        session[RECEIPT_KEY] = receipt
+        return redirect(url_for(".receipt"), 303)
+
+    @bp.get("/cases/receipt")
+    def receipt():
+        """The last submission's receipt; its query code is shown on the first view only."""
+        shown = session.get(RECEIPT_KEY) or {}
+        case = submissions.receipt_case(shown.get("number") or "")
+        if case is None:
+            return redirect(url_for(".home"), 303)
+        session[RECEIPT_KEY] = {"number": case.number}  # the code is popped: shown this once
+        page = render_template("public/cases/receipt.html", case=case, kind=KINDS[case.kind.value],
+                               code=shown.get("code"))
         return private(page)
 
     def _case_form_page(spec, form, errors=None, error_message: str = "", status: int = 200):
         """Render the form of a kind, with the service's field errors next to their fields."""
         form.captcha.data = ""  # an answer is spent once; the page shows a new image
+        form.submission_token.data = submissions.new_form_token()
         page = render_template(
             "public/cases/new.html", kind=spec, form=form, errors=errors or {}, error_message=error_message,
             deadline_days=deadlines.deadline_days(spec.code), limits=inputs.LIMITS,

@@ -42,7 +42,7 @@ def test_citizen_to_public_record_through_both_separately_deployed_surfaces(app,
     receipt = post_form(citizen, "/cases/new/complaint", {
         "title": "小区电梯停运一个月", "content": "我是王小明，电话 13912345678，电梯一直没人修。",
         "name": "王小明", "phone": "13912345678", "email": "wxm@example.com", "publish": "y",
-    })
+    }, follow_redirects=True)
     assert receipt.status_code == 200
     html = text(receipt)
     number = re.search(r"\b(\d{13})\b", html).group(1)

@@ -69,7 +69,7 @@ def test_a_filled_honeypot_is_refused_without_a_case_or_a_reason(client, world, 
     if kind == "correction":
         extra = {"site": str(world.site.id), "page_url": "https://zjj.example.gov.cn/a", "error_type": "content"}
     before = case_count()
-    response = client.post(f"/cases/new/{kind}", data=form_data(client, kind, homepage="http://spam.example",
+    response = client.post(f"/cases/new/{kind}", follow_redirects=True, data=form_data(client, kind, homepage="http://spam.example",
                                                                  **extra))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
@@ -77,12 +77,12 @@ def test_a_filled_honeypot_is_refused_without_a_case_or_a_reason(client, world, 
     assert "homepage" not in html and "个人主页" not in html and "spam.example" not in html
     assert case_count() == before
     # The same form with the trap left empty goes through.
-    assert client.post(f"/cases/new/{kind}", data=form_data(client, kind, **extra)).status_code == 200
+    assert client.post(f"/cases/new/{kind}", follow_redirects=True, data=form_data(client, kind, **extra)).status_code == 200
     assert case_count() == before + 1
 
 
 def test_a_blank_honeypot_of_only_spaces_counts_as_empty(client, world, form_data):
-    assert client.post("/cases/new/consultation", data=form_data(client, homepage="  ")).status_code == 200
+    assert client.post("/cases/new/consultation", follow_redirects=True, data=form_data(client, homepage="  ")).status_code == 200
 
 
 # --- CAPTCHA ----------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ def test_captcha_is_off_by_default(client, world, form_data):
     assert settings.captcha_enabled() is False
     assert 'name="captcha"' not in client.get("/cases/new/consultation").get_data(as_text=True)
     assert client.get("/captcha.png").status_code == 404
-    assert client.post("/cases/new/consultation", data=form_data(client)).status_code == 200
+    assert client.post("/cases/new/consultation", follow_redirects=True, data=form_data(client)).status_code == 200
 
 
 @pytest.fixture
@@ -127,14 +127,14 @@ def test_the_session_holds_only_a_keyed_hash_of_the_answer(app, client, captcha_
 def test_submission_needs_the_right_answer_when_switched_on(client, captcha_on, form_data):
     before = case_count()
     data = form_data(client)
-    missing = client.post("/cases/new/consultation", data=data)
+    missing = client.post("/cases/new/consultation", follow_redirects=True, data=data)
     assert missing.status_code == 400 and "验证码不正确" in missing.get_data(as_text=True)
     assert 'value="路灯不亮"' in missing.get_data(as_text=True), "the form keeps what was typed"
     client.get("/captcha.png")
-    wrong = client.post("/cases/new/consultation", data={**form_data(client), "captcha": "AAAAA"})
+    wrong = client.post("/cases/new/consultation", follow_redirects=True, data={**form_data(client), "captcha": "AAAAA"})
     assert wrong.status_code == 400 and case_count() == before
     client.get("/captcha.png")
-    right = client.post("/cases/new/consultation", data={**form_data(client), "captcha": " hk7mx "})
+    right = client.post("/cases/new/consultation", follow_redirects=True, data={**form_data(client), "captcha": " hk7mx "})
     assert right.status_code == 200, right.get_data(as_text=True)[:800]
     assert case_count() == before + 1
 
@@ -142,9 +142,9 @@ def test_submission_needs_the_right_answer_when_switched_on(client, captcha_on, 
 def test_an_answer_is_spent_by_one_attempt(client, captcha_on, form_data):
     client.get("/captcha.png")
     data = form_data(client)
-    assert client.post("/cases/new/consultation", data={**data, "captcha": "WRONG"}).status_code == 400
+    assert client.post("/cases/new/consultation", follow_redirects=True, data={**data, "captcha": "WRONG"}).status_code == 400
     # The wrong try spent the challenge: the right answer to that image no longer counts.
-    assert client.post("/cases/new/consultation", data={**data, "captcha": ANSWER}).status_code == 400
+    assert client.post("/cases/new/consultation", follow_redirects=True, data={**data, "captcha": ANSWER}).status_code == 400
 
 
 def test_a_replayed_session_with_a_solved_challenge_is_refused(app, client, captcha_on, form_data):
@@ -153,9 +153,9 @@ def test_a_replayed_session_with_a_solved_challenge_is_refused(app, client, capt
     data = form_data(client)
     solved_cookie = client.get_cookie(name).value
     before = case_count()
-    assert client.post("/cases/new/consultation", data={**data, "captcha": ANSWER}).status_code == 200
+    assert client.post("/cases/new/consultation", follow_redirects=True, data={**data, "captcha": ANSWER}).status_code == 200
     client.set_cookie(name, solved_cookie)  # a bot keeps the old cookie and tries again
-    again = client.post("/cases/new/consultation", data={**data, "captcha": ANSWER})
+    again = client.post("/cases/new/consultation", follow_redirects=True, data={**data, "captcha": ANSWER})
     assert again.status_code == 400 and case_count() == before + 1
 
 
@@ -164,13 +164,13 @@ def test_an_expired_challenge_is_refused(client, captcha_on, monkeypatch, form_d
     data = form_data(client)
     later = antispam.time.time() + 301
     monkeypatch.setattr(antispam.time, "time", lambda: later)
-    assert client.post("/cases/new/consultation", data={**data, "captcha": ANSWER}).status_code == 400
+    assert client.post("/cases/new/consultation", follow_redirects=True, data={**data, "captcha": ANSWER}).status_code == 400
 
 
 def test_the_honeypot_still_applies_with_the_captcha_on(client, captcha_on, form_data):
     client.get("/captcha.png")
     before = case_count()
-    response = client.post("/cases/new/consultation", data={**form_data(client), "captcha": ANSWER,
+    response = client.post("/cases/new/consultation", follow_redirects=True, data={**form_data(client), "captcha": ANSWER,
                                                             "homepage": "x"})
     assert response.status_code == 400 and case_count() == before
 
@@ -185,7 +185,7 @@ def test_the_public_api_has_no_captcha_and_is_rate_limited_instead(client, captc
 
 def test_switching_off_again_removes_the_requirement(client, world, captcha_on, form_data):
     switch_captcha(world, False)
-    assert client.post("/cases/new/consultation", data=form_data(client)).status_code == 200
+    assert client.post("/cases/new/consultation", follow_redirects=True, data=form_data(client)).status_code == 200
     assert client.get("/captcha.png").status_code == 404
 
 

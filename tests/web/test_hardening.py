@@ -190,7 +190,7 @@ def assert_inert(html: str, where: str, shown: bool = True) -> None:
 def test_stored_script_payloads_are_inert_on_every_page(client, world, create_token, csrf_from, login, post_form):
     """A payload in every citizen and staff text field is shown escaped everywhere, staff pages included."""
     form = client.get("/cases/new/correction").get_data(as_text=True)
-    response = client.post("/cases/new/correction", data={
+    response = client.post("/cases/new/correction", follow_redirects=True, data={
         "csrf_token": csrf_from(form), "site": str(world.site.id), "error_type": "content",
         "page_url": "https://zjj.example.gov.cn/" + SHORT, "title": PAYLOAD, "content": PAYLOAD,
         # An address with markup in it is refused outright now (tests/services/test_email_addresses.py),
@@ -266,7 +266,8 @@ def submit_with(csrf_from):
         data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "title": "附件测试", "content": "内容",
                 "name": "张三", "phone": "13812345678", "publish": "n"}
         data[field] = [(io.BytesIO(content), name) for name, content in files]
-        return client.post(f"/cases/new/{kind}", data=data, content_type="multipart/form-data")
+        return client.post(f"/cases/new/{kind}", data=data, content_type="multipart/form-data",
+                           follow_redirects=True)
 
     return submit_with
 

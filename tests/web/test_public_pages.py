@@ -35,8 +35,8 @@ def submit(post_form):
     """submit(client, kind: str, **fields): submit the HTML form of `kind`."""
 
     def submit(client, kind: str, **fields):
-        """Submit the HTML form of `kind`."""
-        return post_form(client, f"/cases/new/{kind}", form_data(**fields))
+        """Submit the HTML form of `kind`, following the redirect to the receipt page."""
+        return post_form(client, f"/cases/new/{kind}", form_data(**fields), follow_redirects=True)
 
     return submit
 
@@ -162,7 +162,7 @@ def test_correction_is_routed_to_the_department_owning_the_site(client, world, p
     data = form_data(site=str(world.site.id), page_url="https://zjj.example.gov.cn/news/1.html",
                      error_type="broken_link")
     data["screenshot"] = (io.BytesIO(png_bytes()), "shot.png")
-    response = post_form(client, "/cases/new/correction", data)
+    response = post_form(client, "/cases/new/correction", data, follow_redirects=True)
     assert response.status_code == 200, body(response)[:2000]
     number, code = receipt_of(response)
     case = db.session.scalar(select(Case).where(Case.number == number))
@@ -183,17 +183,19 @@ def test_correction_form_has_no_department_choice(client, world):
 def test_attachments_are_accepted_by_content(client, world, png_bytes, post_form):
     data = form_data()
     data["attachments"] = [(io.BytesIO(png_bytes()), "photo.png"), (io.BytesIO(png_bytes()), "b.png")]
-    response = post_form(client, "/cases/new/consultation", data)
+    response = post_form(client, "/cases/new/consultation", data, follow_redirects=True)
     assert response.status_code == 200
     number, _ = receipt_of(response)
     case = db.session.scalar(select(Case).where(Case.number == number))
     assert len(case.attachments) == 2
 
 
-def test_receipt_is_not_cached_and_the_code_is_in_no_url(client, world, submit):
-    response = submit(client, "consultation")
-    assert response.status_code == 200  # rendered directly, not a redirect
-    assert "Location" not in response.headers
+def test_receipt_is_not_cached_and_the_code_is_in_no_url(client, world, post_form):
+    posted = post_form(client, "/cases/new/consultation", form_data())
+    assert posted.status_code == 303  # post/redirect/get: the receipt page is a GET
+    assert posted.headers["Location"] == "/cases/receipt"
+    response = client.get(posted.headers["Location"])
+    assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     _, code = receipt_of(response)
     raw = code.replace("-", "")
@@ -247,7 +249,7 @@ def test_invalid_submission_is_refused_field_by_field_and_creates_nothing(client
     before = case_count()
     data = form_data(phone="", email="not-an-email", title="我的标题")
     data["attachments"] = [(io.BytesIO(b"just some text, not an image"), "fake.png")]
-    response = post_form(client, "/cases/new/consultation", data)
+    response = post_form(client, "/cases/new/consultation", data, follow_redirects=True)
     html = body(response)
     assert response.status_code == 400
     assert "请填写联系电话" in html

@@ -41,7 +41,9 @@ def form_post(csrf_from):
     def form_post(client, url: str, data: dict, ip: str):
         """GET the form (free), then POST it with its token, from `ip`."""
         page = client.get(url, **from_ip(ip))
-        return client.post(url, data={**data, "csrf_token": csrf_from(page.get_data(as_text=True))}, **from_ip(ip))
+        # A case form redirects to its receipt page (post/redirect/get); sign-in redirects are checked as such.
+        return client.post(url, data={**data, "csrf_token": csrf_from(page.get_data(as_text=True))},
+                           follow_redirects=url.startswith("/cases/new/"), **from_ip(ip))
 
     return form_post
 
