@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
-from flask import Flask, abort, current_app, jsonify, render_template, request
+from flask import Flask, abort, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -73,6 +73,18 @@ def error_response(code: str, message: str, status: int, fields: dict | None = N
     if fields:
         body["fields"] = fields
     return jsonify(body), status
+
+
+def retry_later(code: str, message: str, status: int, seconds: int):
+    """A refusal the client may try again after `seconds` (429, 503): JSON for the API, the error
+    page elsewhere, with Retry-After."""
+    if wants_json():
+        response, _status = error_response(code, message, status)
+    else:
+        response = make_response(render_template("errors.html", code=status, message=message))
+    response.status_code = status
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def init_app(app: Flask) -> None:

@@ -24,12 +24,12 @@ import math
 import time
 from ipaddress import ip_address, ip_network
 
-from flask import Flask, current_app, make_response, render_template, request
+from flask import Flask, current_app, request
 from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
 
-from .pages import error_response, wants_json
+from .pages import retry_later
 
 EXTENSION = "interact_limiter"
 # Budget name → the config key holding its limits.
@@ -85,13 +85,7 @@ def too_many_requests(exc: RateLimitExceeded):
     current = limiter.current_limit
     retry = max(1, current.reset_at - int(time.time())) if current is not None else 60
     message = _("操作过于频繁，请在%(wait)s后再试。", wait=_wait_text(retry))
-    if wants_json():
-        response, _status = error_response("too_many_requests", message, 429)
-    else:
-        response = make_response(render_template("errors.html", code=429, message=message))
-    response.status_code = 429
-    response.headers["Retry-After"] = str(retry)
-    return response
+    return retry_later("too_many_requests", message, 429, retry)
 
 
 def init_app(app: Flask) -> Limiter | None:

@@ -5,12 +5,12 @@ tries again: the engine checks pooled connections before use (`pool_pre_ping`), 
 recovers by itself once the database is back."""
 from __future__ import annotations
 
-from flask import Flask, make_response, render_template
+from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..domain.db import db
-from .pages import error_response, wants_json
+from .pages import retry_later
 
 RETRY_AFTER_SECONDS = 5
 
@@ -28,11 +28,4 @@ def init_app(app: Flask) -> None:
             db.session.invalidate()  # the connection itself is gone; the pool opens a new one
         # The driver's class name only: the message may quote the statement.
         app.logger.warning("database unavailable (%s)", type(getattr(exc, "orig", exc)).__name__)
-        message = _("系统繁忙，请稍后再试。")
-        if wants_json():
-            response, _status = error_response("unavailable", message, 503)
-        else:
-            response = make_response(render_template("errors.html", code=503, message=message))
-        response.status_code = 503
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return retry_later("unavailable", _("系统繁忙，请稍后再试。"), 503, RETRY_AFTER_SECONDS)
