@@ -25,7 +25,7 @@ from ..services import timeline
 SUBMISSION_STRINGS = ("kind", "department", "page_url", "error_type", "title", "content", "name", "phone",
                       "email")
 QUERY_CODE_HEADER = "X-Query-Code"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_HEADER = submissions.API_HEADER
 RECORDS_PER_PAGE = 20
 
 
@@ -64,7 +64,9 @@ def make_blueprint() -> Blueprint:
     @bp.get("/cases/<number>")
     def case(number: str):
         """The citizen's own case, with the public timeline, reply and rating."""
-        found = case_service.case_for_citizen(number, request.headers.get(QUERY_CODE_HEADER, ""))
+        # A reissued code's first use retires the old one: committed here.
+        with unit_of_work():
+            found = case_service.case_for_citizen(number, request.headers.get(QUERY_CODE_HEADER, ""))
         return jsonify(s.citizen_case(found, timeline.public_events(found)))
 
     @bp.post("/cases/<number>/rating")

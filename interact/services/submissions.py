@@ -28,6 +28,9 @@ from .tx import lock_rows, unit_of_work
 KEY_LIFETIME = timedelta(hours=24)
 FORM_SCOPE = "form"
 API_SCOPE = "api"
+# Where each adapter carries its key: the form's hidden field, the API's request header.
+FORM_FIELD = "submission_token"
+API_HEADER = "Idempotency-Key"
 
 
 def key_hash(scope: str, key: str) -> str:
@@ -48,6 +51,18 @@ def first_case(scope: str, key: str, body_hash: str | None = None) -> Case | Non
     if body_hash is not None and row.fingerprint != body_hash:
         raise Conflict(_("该幂等键已用于另一份不同的提交。"))
     return db.session.get(Case, row.case_id)
+
+
+def is_resend(scope: str, key: str | None) -> bool:
+    """Whether `key` already created a case: its request is a re-send, which creates nothing.
+
+    The rate limiter asks this first, so that a re-sent letter does not spend the citizen's
+    budget a second time (one indexed lookup, and only for requests that carry a valid key).
+    """
+    if not valid_key(key):
+        return False
+    return db.session.scalar(select(SubmissionKey.id).where(SubmissionKey.key_hash == key_hash(scope, key))) \
+        is not None
 
 
 def submit_once(sub: Submission, scope: str, key: str, body_hash: str | None = None,

@@ -13,6 +13,8 @@ others untouched (a citizen who wrote ten letters can still subscribe):
 The limits come from INTERACT_RATELIMIT_SUBMIT / _SUBSCRIBE / _LOOKUP / _LOGIN; the counters
 live in memory, or in Redis (INTERACT_RATELIMIT_STORAGE_URL) when several processes serve the site.
 A refusal is 429 with Retry-After: a page for the HTML routes, JSON for the API.
+A re-sent submission (its form token or Idempotency-Key already made a case) costs nothing: it
+creates nothing and only answers the first receipt.
 
 Each app gets its own Limiter: Flask-Limiter keeps its state (storage, enabled flag, the
 registered limits) on the extension object, so one shared instance would mix up the apps a
@@ -29,6 +31,7 @@ from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
 
+from ..services import submissions
 from .pages import retry_later
 
 EXTENSION = "interact_limiter"
@@ -72,6 +75,17 @@ def _budget(config_key: str):
     return lambda: current_app.config[config_key]
 
 
+def resent_submission() -> bool:
+    """Whether this request re-sends a submission already made (so it is not counted again)."""
+    if request.endpoint == "api_public.submit":
+        return submissions.is_resend(submissions.API_SCOPE, request.headers.get(submissions.API_HEADER))
+    return submissions.is_resend(submissions.FORM_SCOPE, request.form.get(submissions.FORM_FIELD))
+
+
+# Budget name → when a request of it is not counted.
+EXEMPT = {"submit": resent_submission}
+
+
 def _wait_text(seconds: int) -> str:
     """A Chinese "in N seconds/minutes" for the refusal message."""
     if seconds < 60:
@@ -104,6 +118,6 @@ def init_app(app: Flask) -> Limiter | None:
         view = app.view_functions.get(endpoint)
         if view is not None:  # each surface has only its own routes
             app.view_functions[endpoint] = limiter.shared_limit(
-                _budget(BUDGETS[budget]), scope=budget, methods=methods)(view)
+                _budget(BUDGETS[budget]), scope=budget, methods=methods, exempt_when=EXEMPT.get(budget))(view)
     app.register_error_handler(RateLimitExceeded, too_many_requests)
     return limiter

@@ -3,6 +3,7 @@ limited per client address; refusals are 429 with Retry-After; memory or Redis s
 from __future__ import annotations
 
 import os
+import re
 import uuid
 
 import pytest
@@ -241,3 +242,23 @@ def test_the_api_document_describes_the_refusals(client):
         assert spec["paths"][path][method]["responses"]["429"] == {"$ref": "#/components/responses/TooManyRequests"}
     assert "Retry-After" in spec["components"]["responses"]["TooManyRequests"]["headers"]
     assert spec["paths"]["/api/v1/cases"]["post"]["responses"]["413"]
+
+
+TOKEN_RE = re.compile(r'name="submission_token"[^>]*value="([^"]+)"')
+
+
+def test_a_resent_submission_does_not_spend_the_budget_again(limited, world, csrf_from):
+    client = limited().test_client()
+    ip = "198.51.100.40"
+    page = client.get("/cases/new/consultation", **from_ip(ip)).get_data(as_text=True)
+    form = {**FORM, "csrf_token": csrf_from(page), "submission_token": TOKEN_RE.search(page).group(1)}
+    # The first send and four re-sends of the same form (double clicks, a flaky network): one case.
+    for _ in range(5):
+        assert client.post("/cases/new/consultation", data=form, **from_ip(ip)).status_code == 303
+    keyed = {"Idempotency-Key": "letter-1"}
+    for _ in range(5):
+        assert client.post("/api/v1/cases", json=SUBMISSION, headers=keyed, **from_ip(ip)).status_code in (200, 201)
+    # Two letters were made and the budget is two: a new one is refused, a re-send still answered.
+    assert_refused(client.post("/api/v1/cases", json=SUBMISSION, **from_ip(ip)), json_api=True)
+    again = client.post("/api/v1/cases", json=SUBMISSION, headers=keyed, **from_ip(ip))
+    assert again.status_code == 200 and again.get_json()["number"]
