@@ -41,7 +41,8 @@ departments = [
     { code = "gov-office", name = "市政府办公厅", mailbox = "市长信箱" },
     { code = "deputy-mayor", name = "市政府副市长办公室", mailbox = "副市长信箱" },
     { code = "housing", name = "市住房和城乡建设局" },
-    { code = "housing-fund", name = "市住房公积金管理中心" },
+    # A department's published contacts stay readable where a reply quotes them (never masked).
+    { code = "housing-fund", name = "市住房公积金管理中心", contacts = ["0431-8888 1232", "gjj@demo.gov.cn"] },
     { code = "transport", name = "市交通运输局" },
     { code = "education", name = "市教育局" },
     { code = "market", name = "市市场监督管理局" },
@@ -72,7 +73,7 @@ rating = "satisfied"
 rating_comment = "回复很清楚，已在网上办好。"
 title = "离职后提取住房公积金需要哪些材料？"
 content = "本人今年6月从原单位离职，目前还没有在新单位缴存公积金。想咨询离职提取公积金需要准备哪些材料，是否必须本人到柜台办理，能否在网上办理？"
-reply = "您好！职工与单位解除劳动关系、未重新就业且住房公积金账户封存满6个月的，可以申请提取。办理时需提供本人身份证和本人名下的银行卡。您可以通过市住房公积金管理中心网上服务大厅或手机公积金APP在线办理，无需到柜台。如有疑问，请拨打12329服务热线。"
+reply = "您好！职工与单位解除劳动关系、未重新就业且住房公积金账户封存满6个月的，可以申请提取。办理时需提供本人身份证和本人名下的银行卡。您可以通过市住房公积金管理中心网上服务大厅或手机公积金APP在线办理，无需到柜台。如有疑问，请拨打12329服务热线或0431-8888 1232，也可发邮件至gjj@demo.gov.cn。"
 
 [[cases]]
 kind = "consultation"
@@ -661,7 +662,8 @@ def fill(seed: int) -> tuple[list[Staff], int, int]:
     """Create the demo city; return its staff with their passwords, and the site and case counts."""
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data; passwords come from `secrets`
     for dept in DATA["departments"]:
-        directory.create_department(dept["code"], dept["name"], dept.get("mailbox"))
+        directory.create_department(dept["code"], dept["name"], dept.get("mailbox"),
+                                    public_contacts=dept.get("contacts"))
     sites = {s["key"]: directory.create_site(s["department"], s["name"], s["url"]) for s in DATA["sites"]}
     staff = _create_staff(rng)
     people = {s.user.username: s.user for s in staff}

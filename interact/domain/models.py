@@ -92,6 +92,9 @@ class Department(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Set when the department runs a leader mailbox (e.g. "市长信箱").
     mailbox_name: Mapped[str | None] = mapped_column(String(128))
+    # The department's own published phone numbers and e-mail addresses, one per line: where a
+    # reply or letter quotes them they are not personal data and are never masked (Art. 17).
+    public_contacts: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sites: Mapped[list[Site]] = relationship(back_populates="department")

@@ -207,6 +207,52 @@ def is_mobile(value: str) -> bool:
     return bool(_MOBILE.fullmatch(norm))
 
 
+# --- published contacts (never masked) --------------------------------------------------------
+
+# Labels whose text is a phone number; published contacts are compared by their digits.
+PHONE_LABELS = frozenset({"mobile", "landline"})
+# Longest extension after a published number that is still that number's switchboard.
+MAX_EXTENSION_DIGITS = 6
+
+
+def _phone_digits(text: str) -> str:
+    """A phone number's digits without the +86 / 0086 country code."""
+    digits = _digits(normalise(text))
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) in (10, 11):
+            return digits[len(prefix):]
+    return digits
+
+
+def contact_key(text: str) -> str | None:
+    """The form a published contact (a department's phone or e-mail) is recognised by, or None.
+
+    An e-mail address by its lower-case form, a phone number by its digits (without +86), so that
+    "0571-8700 1234" in a reply is the listed "(0571)87001234". A landline is compared with its
+    area code: the same local number in another city is somebody else's.
+    """
+    norm = normalise(text).strip()
+    if "@" in norm:
+        return norm.lower() if _EMAIL.fullmatch(norm) else None
+    if not re.fullmatch(r"[0-9+() -]+", norm):
+        return None
+    digits = _phone_digits(norm)
+    return digits if 3 <= len(digits) <= 12 else None
+
+
+def is_published_contact(match: Match, keys: frozenset[str]) -> bool:
+    """Whether a finding is one of the published contacts in `keys` (or its extension)."""
+    if match.label == "email":
+        return normalise(match.text).lower() in keys
+    if match.label not in PHONE_LABELS:
+        return False
+    digits = _phone_digits(match.text)
+    # "0571-87001234转8001" is the published switchboard with an extension.
+    return digits in keys or any(
+        len(key) >= 7 and digits.startswith(key) and len(digits) - len(key) <= MAX_EXTENSION_DIGITS
+        for key in keys)
+
+
 # --- patterns (on the normalised text) ---------------------------------------------------------
 
 _NOT_DIGIT_BEFORE = r"(?<![0-9])"

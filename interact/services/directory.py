@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..domain import privacy
 from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.db import db
 from ..domain.duties import role_conflicts
 from ..domain.models import ApiToken, Department, Role, Site, User, UserRole
 from ..domain.timeutil import utcnow
-from . import audit, passwords
+from . import audit, passwords, settings
 from .inputs import is_valid_email
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
@@ -69,8 +70,30 @@ def department_by_code(code: str, *, active_only: bool = True) -> Department:
     return dept
 
 
+def department_contacts(dept: Department) -> list[str]:
+    """The department's published phone numbers and e-mail addresses, as entered."""
+    return [line for line in (dept.public_contacts or "").splitlines() if line]
+
+
+def _clean_department_contacts(values: list[str] | None) -> str:
+    """Checked contacts, stored one per line."""
+    return "\n".join(settings.clean_contacts(values or [], field="public_contacts"))
+
+
+def published_contact_keys() -> frozenset[str]:
+    """Every department's and the platform's published contacts, as the detector compares them.
+
+    Quoted in a letter or a reply they are the government's own contact data, not a citizen's,
+    so they are never masked (Art. 17 protects personal data, not a hotline). One query.
+    """
+    texts = list(settings.platform_contacts())
+    for stored in db.session.scalars(select(Department.public_contacts).where(Department.public_contacts != "")):
+        texts.extend(stored.splitlines())
+    return frozenset(key for key in map(privacy.contact_key, texts) if key)
+
+
 def create_department(code: str, name: str, mailbox_name: str | None = None,
-                      actor: User | None = None) -> Department:
+                      actor: User | None = None, public_contacts: list[str] | None = None) -> Department:
     """Add a department with a unique slug code."""
     code = (code or "").strip().lower()
     name = (name or "").strip()
@@ -81,30 +104,44 @@ def create_department(code: str, name: str, mailbox_name: str | None = None,
         errors["code"] = _("部门代码 %(code)s 已存在。", code=code)
     if not name or len(name) > 128:
         errors["name"] = _("请填写部门名称（不超过128字）。")
+    try:
+        contacts = _clean_department_contacts(public_contacts)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
     if errors:
         raise ValidationFailed(_("部门信息有误。"), errors)
-    dept = Department(code=code, name=name, mailbox_name=(mailbox_name or "").strip() or None, active=True)
+    dept = Department(code=code, name=name, mailbox_name=(mailbox_name or "").strip() or None, active=True,
+                      public_contacts=contacts)
     db.session.add(dept)
     db.session.flush()
     audit.record("department.create", user=actor, object_type="department", object_id=dept.code,
-                 details={"name": dept.name, "mailbox": dept.mailbox_name})
+                 details={"name": dept.name, "mailbox": dept.mailbox_name,
+                          "contacts": department_contacts(dept)})
     return dept
 
 
 def update_department(dept: Department, *, name: str, active: bool, mailbox_name: str | None,
-                      actor: User | None = None) -> None:
-    """Rename, (de)activate or set the leader mailbox of a department."""
+                      actor: User | None = None, public_contacts: list[str] | None = None) -> None:
+    """Rename, (de)activate or set the leader mailbox and published contacts of a department.
+
+    `public_contacts` None keeps the current ones. Cases already under review keep the masks
+    found when they were drafted: `interact pii rescan` looks at them again.
+    """
     name = (name or "").strip()
     if not name or len(name) > 128:
         raise ValidationFailed(_("请填写部门名称（不超过128字）。"), {"name": _("请填写部门名称（不超过128字）。")})
-    before = {"name": dept.name, "active": dept.active, "mailbox": dept.mailbox_name}
+    contacts = dept.public_contacts if public_contacts is None else _clean_department_contacts(public_contacts)
+    before = {"name": dept.name, "active": dept.active, "mailbox": dept.mailbox_name,
+              "contacts": department_contacts(dept)}
     dept.name = name
     dept.active = active
     dept.mailbox_name = (mailbox_name or "").strip() or None
+    dept.public_contacts = contacts
     db.session.flush()
     audit.record("department.update", user=actor, object_type="department", object_id=dept.code,
                  details={"from": before, "to": {"name": dept.name, "active": dept.active,
-                                                 "mailbox": dept.mailbox_name}})
+                                                 "mailbox": dept.mailbox_name,
+                                                 "contacts": department_contacts(dept)}})
 
 
 def valid_http_url(url: str) -> bool:

@@ -4,7 +4,8 @@ The detector (interact.privacy) runs when a draft enters review, never on a page
 findings are stored as TextMask rows (origin "detector") for the case's title, content and reply
 (the draft while it is under review). The reviewer of the department sees them highlighted, lifts
 a false one, or masks an exact substring by hand (origin "reviewer", label "manual": every
-occurrence is hidden). At approval the public copy is built from these rows.
+occurrence is hidden). At approval the public copy is built from these rows. The published
+contacts of the departments and of the platform (interact.services.directory) are never masked.
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from ..domain import privacy
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.db import db
 from ..domain.models import Case, TextMask, User
-from ..domain.states import MaskOrigin, TextField
-from . import audit
+from ..domain.states import MaskOrigin, Status, TextField
+from . import audit, directory
 from .access import can_view, case_for_action, refusal
 
 OBJECT_TYPE = "case"
@@ -109,11 +110,14 @@ def detect_case_masks(case: Case) -> list[TextMask]:
         db.session.flush()  # a new case needs its id
     existing = case_masks(case)
     result = [r for r in existing if r.origin != MaskOrigin.detector]
+    published = directory.published_contact_keys()
     for field, text in field_texts(case).items():
         old = [r for r in existing if r.field == field and r.origin == MaskOrigin.detector]
         lifted = {(r.label, r.text) for r in old if r.lifted}
         kept = {(r.start, r.end, r.label, r.text): r for r in old}
         for match in privacy.find(text):
+            if privacy.is_published_contact(match, published):
+                continue  # the government's own phone or mailbox, quoted: not personal data
             key = (match.start, match.end, match.label, match.text)
             row = kept.pop(key, None)
             if row is None:
@@ -128,6 +132,32 @@ def detect_case_masks(case: Case) -> list[TextMask]:
         for row in kept.values():
             db.session.delete(row)
     return sorted(result, key=_order)
+
+
+# How many cases one rescan transaction looks at.
+RESCAN_BATCH = 200
+
+
+def rescan_batch(after_id: int = 0, limit: int = RESCAN_BATCH) -> tuple[list[Case], int, int]:
+    """Run the detector again over the next cases waiting for review (by id, after `after_id`).
+
+    For cases drafted before a rule changed (a department listed its published contacts, the
+    detector learnt a new kind): their stored findings follow the rule of today, while what a
+    reviewer decided (lifted or added masks) stays. Returns the cases looked at and how many
+    detector masks went and came.
+    """
+    cases = list(db.session.scalars(
+        select(Case).where(Case.status == Status.pending_review, Case.id > after_id)
+        .order_by(Case.id).limit(limit)))
+    removed = added = 0
+    for case in cases:
+        before = {(r.field, r.start, r.end, r.label) for r in case_masks(case) if r.origin == MaskOrigin.detector}
+        after = {(r.field, r.start, r.end, r.label) for r in detect_case_masks(case)
+                 if r.origin == MaskOrigin.detector}
+        removed += len(before - after)
+        added += len(after - before)
+    db.session.flush()
+    return cases, removed, added
 
 
 # --- the reviewer's control -------------------------------------------------------------------

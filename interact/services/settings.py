@@ -1,5 +1,6 @@
 """Administrator settings kept in the `settings` table: the CAPTCHA switch, the government
-domains links may point to, and the sensitive words that flag a case (Art. 17).
+domains links may point to, the sensitive words that flag a case, and the platform's own
+published contacts, which the personal-data detector leaves unmasked (Art. 17).
 
 Each setting has a default, is validated before it is stored as JSON, and every change is
 audited ("settings.change") in the same transaction as the change itself.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..domain import privacy
 from ..domain.errors import Forbidden, ValidationFailed
 from ..domain.db import db
 from ..domain.models import Role, Setting, User
@@ -23,10 +25,12 @@ from . import audit
 CAPTCHA = "captcha_enabled"
 GOV_DOMAINS = "gov_domains"
 SENSITIVE_WORDS = "sensitive_words"
+PLATFORM_CONTACTS = "platform_contacts"
 
 MAX_DOMAINS = 500
 MAX_WORDS = 2000
 MAX_WORD_LENGTH = 50
+MAX_CONTACTS = 50
 # A host name: dot-separated labels of letters, digits and inner hyphens (after IDNA encoding).
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 
@@ -44,6 +48,8 @@ SPECS: dict[str, Spec] = {
     # Every *.gov.cn site is a government site; the admin adds others the city links to.
     GOV_DOMAINS: Spec(_l("政府网站域名"), ["gov.cn"]),
     SENSITIVE_WORDS: Spec(_l("敏感词"), []),
+    # e.g. the 12345 hotline's landline and the platform's mailbox, quoted in many replies.
+    PLATFORM_CONTACTS: Spec(_l("平台公开联系方式"), []),
 }
 
 
@@ -72,6 +78,11 @@ def gov_domains() -> list[str]:
 def sensitive_words() -> list[str]:
     """The words that flag a case or a reply for the reviewer."""
     return list(get(SENSITIVE_WORDS))
+
+
+def platform_contacts() -> list[str]:
+    """The platform's published phone numbers and e-mail addresses (never masked)."""
+    return list(get(PLATFORM_CONTACTS))
 
 
 def split_lines(text: str) -> list[str]:
@@ -119,7 +130,26 @@ def clean_words(values: list[str]) -> list[str]:
     return cleaned
 
 
-CLEANERS = {CAPTCHA: bool, GOV_DOMAINS: clean_domains, SENSITIVE_WORDS: clean_words}
+def clean_contacts(values: list[str], field: str = PLATFORM_CONTACTS) -> list[str]:
+    """Check published contacts (phone numbers, e-mail addresses); raise naming the bad ones under `field`."""
+    cleaned, bad = [], []
+    for raw in values:
+        value = unicodedata.normalize("NFKC", raw).strip()
+        if privacy.contact_key(value) is None:
+            bad.append(raw)
+        elif value not in cleaned:
+            cleaned.append(value)
+    if bad:
+        msg = _("以下不是电话号码或电子邮箱：%(items)s", items="、".join(bad[:10]))
+        raise ValidationFailed(msg, {field: msg})
+    if len(cleaned) > MAX_CONTACTS:
+        msg = _("公开联系方式不能超过%(n)d个。", n=MAX_CONTACTS)
+        raise ValidationFailed(msg, {field: msg})
+    return cleaned
+
+
+CLEANERS = {CAPTCHA: bool, GOV_DOMAINS: clean_domains, SENSITIVE_WORDS: clean_words,
+            PLATFORM_CONTACTS: clean_contacts}
 
 
 def _details(key: str, old, new) -> dict:

@@ -18,7 +18,7 @@ from ..domain.errors import DomainError, NotFound, ValidationFailed
 from ..domain.models import Role, User
 from ..domain.timeutil import utcnow
 from ..domain.workdays import local_date
-from ..services import audit, calendar, deadlines, directory, overrides, passwords
+from ..services import audit, calendar, deadlines, directory, overrides, passwords, settings
 from ..services.tx import unit_of_work
 from . import auth, forms
 from .account import ResetPasswordForm
@@ -36,8 +36,10 @@ def make_blueprint() -> Blueprint:
         if form.validate_on_submit():
             try:
                 with unit_of_work():
-                    dept = directory.create_department(form.code.data, form.name.data, form.mailbox_name.data,
-                                                       actor=current_user._get_current_object())
+                    dept = directory.create_department(
+                        form.code.data, form.name.data, form.mailbox_name.data,
+                        actor=current_user._get_current_object(),
+                        public_contacts=settings.split_lines(form.public_contacts.data or ""))
             except ValidationFailed as exc:
                 return _form_failed("staff/admin/departments.html", form, exc,
                                     departments=directory.all_departments())
@@ -51,12 +53,15 @@ def make_blueprint() -> Blueprint:
         """Edit one department's name, state and leader mailbox."""
         dept = directory.department_by_code(code, active_only=False)
         form = forms.DepartmentEditForm(obj=dept)
+        if not form.is_submitted():
+            form.public_contacts.data = "\n".join(directory.department_contacts(dept))
         if form.validate_on_submit():
             try:
                 with unit_of_work():
                     directory.update_department(dept, name=form.name.data, active=form.active.data,
                                                 mailbox_name=form.mailbox_name.data,
-                                                actor=current_user._get_current_object())
+                                                actor=current_user._get_current_object(),
+                                                public_contacts=settings.split_lines(form.public_contacts.data or ""))
             except ValidationFailed as exc:
                 return _form_failed("staff/admin/department.html", form, exc, dept=dept)
             flash(_("已保存部门：%(name)s。", name=dept.name), "success")

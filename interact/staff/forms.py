@@ -166,6 +166,7 @@ class DepartmentForm(FlaskForm):
     code = StringField(_l("部门代码（小写字母、数字、连字符）"))
     name = StringField(_l("部门名称"))
     mailbox_name = StringField(_l("领导信箱名称（可选，如“市长信箱”）"))
+    public_contacts = TextAreaField(_l("本部门公开的联系电话和电子邮箱（每行一个；在来信和答复中出现时不作为个人信息遮盖）"))
 
 
 class DepartmentEditForm(FlaskForm):
@@ -174,6 +175,7 @@ class DepartmentEditForm(FlaskForm):
     name = StringField(_l("部门名称"))
     active = BooleanField(_l("启用"))
     mailbox_name = StringField(_l("领导信箱名称（可选）"))
+    public_contacts = TextAreaField(_l("本部门公开的联系电话和电子邮箱（每行一个；在来信和答复中出现时不作为个人信息遮盖）"))
 
 
 class SiteForm(FlaskForm):

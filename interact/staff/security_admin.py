@@ -27,6 +27,7 @@ class SecurityForm(FlaskForm):
     captcha_enabled = BooleanField(_l("公众提交表单启用图片验证码"))
     gov_domains = TextAreaField(_l("政府网站域名（每行一个，含其下级域名）"))
     sensitive_words = TextAreaField(_l("敏感词（每行一个）"))
+    platform_contacts = TextAreaField(_l("平台公开的联系电话和电子邮箱（每行一个，如 12345 热线的座机）"))
 
 
 def make_blueprint() -> Blueprint:
@@ -45,7 +46,8 @@ def make_blueprint() -> Blueprint:
                     changed = settings.update(
                         actor, **{settings.CAPTCHA: bool(form.captcha_enabled.data),
                                   settings.GOV_DOMAINS: settings.split_lines(form.gov_domains.data or ""),
-                                  settings.SENSITIVE_WORDS: settings.split_lines(form.sensitive_words.data or "")})
+                                  settings.SENSITIVE_WORDS: settings.split_lines(form.sensitive_words.data or ""),
+                                  settings.PLATFORM_CONTACTS: settings.split_lines(form.platform_contacts.data or "")})
             except ValidationFailed as exc:
                 audit.record_now("settings.change", user=actor, object_type="setting",
                                  details={"fields": sorted(exc.fields)})
@@ -59,6 +61,7 @@ def make_blueprint() -> Blueprint:
             form.captcha_enabled.data = settings.captcha_enabled()
             form.gov_domains.data = "\n".join(settings.gov_domains())
             form.sensitive_words.data = "\n".join(settings.sensitive_words())
+            form.platform_contacts.data = "\n".join(settings.platform_contacts())
         return _page(form)
 
     return bp

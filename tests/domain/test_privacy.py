@@ -348,3 +348,24 @@ def test_cli_refuses_input_that_is_not_utf8(runner):
     result = pii_mask(runner, b"\xff\xfe\x00bad")
     assert result.exit_code == 1
     assert result.stdout_bytes == b""
+
+
+@pytest.mark.parametrize(("listed", "key"), [
+    ("(0571)8700 1234", "057187001234"),
+    ("+86 138-0000-1111", "13800001111"),
+    ("12345", "12345"),
+    ("XFB@HZ.gov.cn", "xfb@hz.gov.cn"),
+    ("本局值班室", None),
+    ("xfb@", None),
+    ("0571-87001234 或 87001235", None),
+])
+def test_a_published_contact_is_known_by_its_digits_or_its_lower_case_address(listed, key):
+    assert privacy.contact_key(listed) == key
+
+
+def test_only_the_listed_number_its_extensions_and_address_count_as_published():
+    keys = frozenset({"057187001234", "xfb@hz.gov.cn"})
+    text = "致电0571-87001234转8001、0571-87001234-12或邮件XFB@hz.gov.cn；我的座机0571-87001235，010-87001234。"
+    verdicts = [(m.text, privacy.is_published_contact(m, keys)) for m in privacy.find(text)]
+    assert verdicts == [("0571-87001234转8001", True), ("0571-87001234-12", True), ("XFB@hz.gov.cn", True),
+                        ("0571-87001235", False), ("010-87001234", False)]

@@ -215,8 +215,10 @@ PROBES: dict[str, Callable[[Scene], Probe]] = {
     "staff_account.admin_reset_two_factor": lambda s: Probe("admin", "/staff/admin/users/reviewer/2fa/reset",
                                                     page="/staff/admin/users/reviewer"),
     "staff_admin.admin_departments": lambda s: Probe("admin", "/staff/admin/departments",
-                                               {"code": "water", "name": "市水务局"}),
-    "staff_admin.admin_department": lambda s: Probe("admin", "/staff/admin/departments/housing", {"name": "市住建局"}),
+                                               {"code": "water", "name": "市水务局",
+                                                "public_contacts": "024-22860000"}),
+    "staff_admin.admin_department": lambda s: Probe("admin", "/staff/admin/departments/housing",
+                                              {"name": "市住建局", "public_contacts": "zjj@example.gov.cn"}),
     "staff_admin.admin_sites": lambda s: Probe("admin", "/staff/admin/sites", {
         "department": "housing", "name": "住建局新网站", "base_url": "https://new.zjj.example.gov.cn"}),
     "staff_admin.admin_users": lambda s: Probe("admin", "/staff/admin/users", {
