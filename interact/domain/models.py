@@ -277,6 +277,9 @@ class Case(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     publish_consent: Mapped[bool] = mapped_column(Boolean, default=True)
     query_code_hash: Mapped[str] = mapped_column(String(64))
+    # A code mailed by the lost-code form. Until it is first used the old code works too, so a
+    # request made by someone else (or a mail that is late) locks nobody out of their case.
+    reissued_code_hash: Mapped[str | None] = mapped_column(String(64))
 
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     submitted_on: Mapped[date] = mapped_column(Date)  # local date; the deadline counts from it

@@ -41,6 +41,7 @@ def make_blueprint() -> Blueprint:
         if not (form.homepage.data or "").strip():
             with unit_of_work():
                 query_codes.reissue_query_code(form.number.data or "", form.email.data or "")
-        return private(render_template("public/cases/query_reset_sent.html"))
+        minutes = int(query_codes.REISSUE_INTERVAL.total_seconds() // 60)
+        return private(render_template("public/cases/query_reset_sent.html", minutes=minutes))
 
     return bp

@@ -118,7 +118,9 @@ def make_blueprint() -> Blueprint:
             form.number.data = (request.args.get("number") or "").strip()[:20]
             return private(render_template("public/cases/query.html", form=form))
         try:
-            case = case_service.case_for_citizen(form.number.data or "", form.code.data or "")
+            # A reissued code's first use retires the old one: committed here.
+            with unit_of_work():
+                case = case_service.case_for_citizen(form.number.data or "", form.code.data or "")
         except NotFound as exc:
             form.code.data = ""
             return private(render_template("public/cases/query.html", form=form, error=exc.message), 404)

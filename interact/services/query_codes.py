@@ -1,8 +1,10 @@
 """A new query code for a citizen who lost theirs, sent only to the address given with the case.
 
-The citizen types the case number and that e-mail address. On a match a new code replaces
-the old one (only its hash is stored, so the old code stops working at once) and is mailed to
-the case's address: the only mail that ever carries a code. A mismatch, an unknown number or a
+The citizen types the case number and that e-mail address. On a match a new code is mailed to
+the case's address (the only mail that ever carries a code); only its hash is stored. The old
+code keeps working until the new one is first used, then stops: whoever asked, and however late
+the mail, the citizen is never locked out of their case. A second request replaces the first
+new code. A mismatch, an unknown number or a
 case without an address does nothing, and the adapter answers all of them alike, so the form
 tells nobody whether a number exists or which address belongs to it.
 """
@@ -21,6 +23,7 @@ from . import cases, notify
 from .timeline import add_event
 
 # One new code per case in this long: the form cannot be used to flood a citizen's mailbox.
+# The form's answer names it, as the time to wait before asking again.
 REISSUE_INTERVAL = timedelta(minutes=5)
 ACTION = "reissue_code"
 
@@ -31,7 +34,10 @@ def _same_address(given: str, stored: str) -> bool:
 
 
 def reissue_query_code(number: str, email: str, now: datetime | None = None) -> bool:
-    """Replace the case's query code and mail the new one to its address; False if nothing was done."""
+    """Mail a new query code to the case's address; False if nothing was done.
+
+    The new code replaces the old one at its first use (interact.services.cases.case_for_citizen).
+    """
     number, email = (number or "").strip(), (email or "").strip()
     if not number.isdigit() or len(number) > 20 or not email or len(email) > 254:
         return False
@@ -44,7 +50,7 @@ def reissue_query_code(number: str, email: str, now: datetime | None = None) -> 
     if recent is not None:
         return False
     code = cases.new_query_code()
-    case.query_code_hash = cases.hash_query_code(case.number, code)
+    case.reissued_code_hash = cases.hash_query_code(case.number, code)
     add_event(case, None, ACTION, case.status, case.status, now, public_note=_("查询码已重新发送"))
     db.session.flush()
     notify.citizen(case, "query_code_reissued", code=cases.format_query_code(code))

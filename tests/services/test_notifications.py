@@ -369,11 +369,42 @@ def test_a_lost_code_is_replaced_and_the_new_one_mailed_to_the_case_address_only
     new_code = next(line.strip() for line in smtp.text_of(message).splitlines()
                     if line.startswith("    ") and line.strip())
     assert new_code in smtp.html_of(message) and new_code != case_service.format_query_code(old_code)
+    # The answer says when to expect the mail, and that the old code still works until then.
+    assert "通常在5分钟内送达" in neutral and "原查询码在您用新查询码查询之前仍然有效" in neutral
 
-    assert not can_query(client, case.number, old_code)
+    # Until the new code is used, the old one still opens the case (a late mail locks nobody out).
+    assert can_query(client, case.number, old_code)
     assert can_query(client, case.number, new_code)
+    # The new code's first use retired the old one.
+    assert not can_query(client, case.number, old_code)
     page = post_form(client, "/cases/query", {"number": case.number, "code": new_code}).get_data(as_text=True)
     assert "查询码已重新发送" in page
+
+
+def test_a_reissued_code_works_through_the_api_and_a_second_request_replaces_it(
+        app, mailed, smtp, client, ask_for_code, submit):
+    case, old_code = submit(email=CITIZEN)
+    deliver(smtp)
+
+    def mailed_code() -> str:
+        (message,) = deliver(smtp)
+        return next(line.strip() for line in smtp.text_of(message).splitlines()
+                    if line.startswith("    ") and line.strip())
+
+    def api_status(code: str) -> int:
+        return client.get(f"/api/v1/cases/{case.number}", headers={"X-Query-Code": code}).status_code
+
+    ask_for_code(client, case.number, CITIZEN)
+    first = mailed_code()
+    with unit_of_work():  # past the interval between two requests
+        db.session.get(Case, case.id).events[-1].at -= timedelta(minutes=6)
+    ask_for_code(client, case.number, CITIZEN)
+    second = mailed_code()
+    assert api_status(first) == 404  # replaced by the second request
+    assert api_status(case_service.format_query_code(old_code)) == 200
+    assert api_status(second) == 200
+    assert api_status(case_service.format_query_code(old_code)) == 404
+    assert api_status(second) == 200
 
 
 def test_a_wrong_address_an_unknown_number_or_no_address_get_the_same_answer_and_send_nothing(
@@ -439,7 +470,8 @@ def test_the_reissue_service_reports_whether_it_acted(app, mailed, submit):
         assert reissue_query_code(case.number, "someone@example.com") is False
         assert case.query_code_hash == before
         assert reissue_query_code(case.number, CITIZEN.upper()) is True
-    assert db.session.scalar(select(Case.query_code_hash).where(Case.id == case.id)) != before
+    stored = db.session.execute(select(Case.query_code_hash, Case.reissued_code_hash).where(Case.id == case.id)).one()
+    assert stored[0] == before and stored[1] not in (None, before)
     events = [e.action for e in db.session.get(Case, case.id).events]
     assert events[-1] == "reissue_code"
 
