@@ -4,8 +4,10 @@ the typed refusal turned into the same kind of answer everywhere.
 - The JSON API lets the refusal propagate: the app's error handler answers 400/403/404/409 with
   `{"error", "message", "fields"}`.
 - A page answers NotFound with the 404 page (the app's error handler: the user may not know the
-  case exists); a Forbidden, a Conflict or invalid input is shown as the service's message on the
-  page the form came from, or, for invalid input, by showing the form again (`on_invalid`).
+  case exists); a Conflict (somebody else acted first: two handlers, a double click) with a 409
+  page saying so, with a link back to the page the form came from, where the case now shows what
+  happened; a Forbidden or invalid input is shown as the service's message on that page, or, for
+  invalid input, by showing the form again (`on_invalid`).
 
 Either way the refusal is written to the audit trail (outcome "failure", with the error code)
 after the action's own transaction rolled back, so nothing it changed is kept.
@@ -16,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from flask import flash, redirect
+from flask import flash, redirect, render_template
 from flask_babel import gettext as _
 
 from ..domain.errors import Conflict, DomainError, Forbidden, ValidationFailed
@@ -50,9 +52,9 @@ def run_for_page(action: str, user: User | None, object_type: str, object_id: ob
                  back: str, on_invalid: Callable[[ValidationFailed], object] | None = None) -> tuple[T | None, object]:
     """Run `call` as an audited action for a page: (its result, None), or (None, the page's answer).
 
-    NotFound propagates to the 404 page; a Forbidden or Conflict is flashed on `back`, and invalid
-    input is flashed on `back` too unless `on_invalid` builds the answer (e.g. the form shown again
-    with the messages beside its fields).
+    NotFound propagates to the 404 page; a Conflict is a 409 page linking to `back`; a Forbidden is
+    flashed on `back`, and invalid input is flashed on `back` too unless `on_invalid` builds the
+    answer (e.g. the form shown again with the messages beside its fields).
     """
     try:
         with audited(action, user, object_type, object_id):
@@ -62,7 +64,10 @@ def run_for_page(action: str, user: User | None, object_type: str, object_id: ob
             return None, on_invalid(exc)
         flash(exc.message, "error")
         return None, redirect(back)
-    except (Conflict, Forbidden) as exc:
+    except Conflict as exc:
+        # Not a redirect: the status tells the browser (and any script) that nothing was done.
+        return None, (render_template("errors.html", code=409, message=exc.message, back=back), 409)
+    except Forbidden as exc:
         flash(exc.message, "error")
         return None, redirect(back)
     return result, None
