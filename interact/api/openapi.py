@@ -19,6 +19,7 @@ from flask import Blueprint, jsonify
 from marshmallow import Schema, fields
 
 from ..domain.workflow import TRANSITIONS
+from ..web.gatekeeper import INT64, MAX_DEPTH, MAX_ID
 from . import schemas as sc
 
 OPENAPI_VERSION = "3.1.0"
@@ -50,7 +51,29 @@ class Converter(OpenAPIConverter):
         doc = resolve_schema_cls(schema).__doc__  # the class's own, never a base class's
         if doc:
             out.setdefault("description", " ".join(inspect.cleandoc(doc).split()))
+        if issubclass(resolve_schema_cls(schema), sc.Body):
+            # Ignored properties are still read by the gatekeeper: their names obey the same rule.
+            out["propertyNames"] = {"pattern": sc.TEXT_PATTERN}
+            out["additionalProperties"] = {"$ref": JSON_REF}
+            out.update(resolve_schema_cls(schema).rules)
         return out
+
+
+JSON_REF = "#/components/schemas/Json"
+# Any JSON value the gatekeeper lets through: what an ignored property of a request body may hold.
+JSON_VALUE = {
+    "description": f"Any JSON value the platform reads without refusing it: strings and keys without control "
+                   f"characters (tab, CR and LF aside) or lone surrogates, integers within 64 bits, at most "
+                   f"{MAX_DEPTH} levels deep (400 otherwise).",
+    "anyOf": [
+        {"type": ["null", "boolean"]},
+        {"type": "number", "not": {"type": "integer"}},
+        {"type": "integer", "minimum": INT64.start, "maximum": INT64.stop - 1},
+        {"type": "string", "pattern": sc.TEXT_PATTERN},
+        {"type": "array", "items": {"$ref": JSON_REF}},
+        {"type": "object", "propertyNames": {"pattern": sc.TEXT_PATTERN}, "additionalProperties": {"$ref": JSON_REF}},
+    ],
+}
 
 
 def nullable_enum(self, field_obj: fields.Field, ret: dict, **kwargs) -> dict:
@@ -142,8 +165,10 @@ class Route:
             if self.examples:
                 media["examples"] = {name: {"summary": name, "value": value} for name, value in self.examples.items()}
             op["requestBody"] = {"required": self.body_required, "content": {"application/json": media}}
+        # The gatekeeper refuses a bad header or query value on every route, whatever the operation reads.
+        responses = {"400": "BadRequest", **self.responses}
         op["responses"] = {status: answer if isinstance(answer, str) else answer.to_dict(convert)
-                           for status, answer in self.responses.items()}
+                           for status, answer in responses.items()}
         if self.tag == "staff":
             op["security"] = [{"bearerAuth": []}]
         return op
@@ -159,12 +184,13 @@ class Route:
 
 
 CASE_NUMBER = Param("path", "number", fields.String(metadata=sc.about(pattern="^[0-9]+$")), "The case number.")
-QUERY_CODE = Param("header", "X-Query-Code", fields.String(),
+QUERY_CODE = Param("header", "X-Query-Code", fields.String(metadata=sc.about(pattern=sc.TEXT_PATTERN)),
                    "The query code from the receipt. A missing or wrong code is answered with 404, exactly like "
                    "an unknown number.")
 ACTION = Param("path", "action", fields.String(metadata=sc.about(enum=sc.codes(TRANSITIONS))),
                "The workflow action, or an extension or supervision action; an unknown one is answered with 404.")
-MASK_ID = Param("path", "mask_id", fields.Integer(), "The mask's id.")
+MASK_ID = Param("path", "mask_id", fields.Integer(metadata=sc.about(minimum=1, maximum=MAX_ID)),
+                "The mask's id; one past a 32-bit id names nothing (404).")
 
 COMMON_PARAMETERS = {"Number": CASE_NUMBER}
 IDEMPOTENCY_KEY = Param("header", "Idempotency-Key", fields.String(metadata=sc.about(pattern="^[!-~]{1,128}$")),
@@ -175,7 +201,8 @@ PUBLIC_PARAMETERS = {"QueryCode": QUERY_CODE, "IdempotencyKey": IDEMPOTENCY_KEY}
 STAFF_PARAMETERS = {"Action": ACTION}
 
 COMMON_ERRORS = {
-    "BadRequest": Answer("The body or a parameter is invalid; `fields` says what, per field.", sc.Error),
+    "BadRequest": Answer("The body, a parameter or a header is invalid; `fields` says what, per field. "
+                         + sc.TEXT_RULE, sc.Error),
     "NotFound": Answer("Not found, or not visible to the caller.", sc.Error),
     "Conflict": Answer("The case's current status does not allow this.", sc.Error),
 }
@@ -315,6 +342,7 @@ def document(surface: str) -> dict:
         spec.tag(TAGS["staff"])
         spec.components.security_scheme("bearerAuth", BEARER)
     spec.tag(TAGS["meta"])
+    spec.components.schema("Json", JSON_VALUE)
     for name, param in parameters.items():
         spec.components.parameter(name, param.location, param.to_dict(convert))
     for name, answer in errors.items():

@@ -19,6 +19,8 @@ in the document, so they are written for API users.
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
@@ -30,16 +32,24 @@ from ..domain.states import AttachmentPurpose, DraftKind, ExtensionStatus, FlagK
 from ..domain.workflow import EVENT_LABELS, TRANSITIONS
 from ..services.extensions import DECISIONS as EXTENSION_DECISIONS
 from ..services.extensions import MAX_EXTENSION_DAYS
+from ..services.cases import PHONE_RE
 from ..services.inputs import LIMITS
 from ..services.masks import FIELDS as MASK_FIELDS
 from ..services.masks import MAX_MANUAL
 from ..services.supervision import URGE_NOTE_LIMIT
 from ..domain.deadlines import LIGHT_LABELS
 from ..services.listing import MAX_PER_PAGE
+from ..web.paging import MAX_PAGE
 
 # Deadline lights, as interact.domain.deadlines computes them.
 LIGHTS = tuple(LIGHT_LABELS)
 MAX_PAGE_URL = 1024  # as the case service checks it
+# What interact.web.gatekeeper lets through in a string, stated in the document as a pattern: no C0 control
+# character but tab, CR and LF (400 otherwise). The characters stand as themselves, which every regex dialect
+# reads. Lone surrogates are refused too, but no pattern can say so: Rust's regex (jsonschema-rs) cannot name
+# them, and a document its validators reject is worse; TEXT_RULE says it in words.
+TEXT_PATTERN = "^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+TEXT_RULE = "Control characters other than tab, CR and LF, and lone surrogates (\\ud800-\\udfff), are refused with 400."
 
 
 def about(description: str | None = None, **openapi) -> dict:
@@ -71,9 +81,16 @@ class _Checked:
 
 
 class Text(_Checked, fields.String):
-    """A JSON string."""
+    """A JSON string; the document states the characters the gatekeeper refuses."""
 
     default_error_messages = {"invalid": _l("须为字符串。")}
+
+    def __init__(self, **kwargs):
+        """The field, its metadata carrying TEXT_PATTERN unless it names its own pattern or values."""
+        metadata = kwargs.setdefault("metadata", {})
+        if "enum" not in metadata:
+            metadata.setdefault("pattern", TEXT_PATTERN)
+        super().__init__(**kwargs)
 
 
 class Flag(_Checked, fields.Boolean):
@@ -114,7 +131,10 @@ class IdOrText(_Checked, fields.Field):
 
 
 class Body(Schema):
-    """Base of the request bodies."""
+    """Base of the request bodies. `rules` holds JSON Schema keywords the document adds to the body's schema:
+    what the services require beyond the fields' own types."""
+
+    rules: ClassVar[dict] = {}
 
     class Meta:
         unknown = EXCLUDE  # other properties are ignored: the platform decides what they would say
@@ -365,9 +385,16 @@ class CaseSubmission(Body):
     content = Text(required=True, metadata=about(maxLength=LIMITS["content"]))
     name = Text(required=True, metadata=about("Never published; the public sees only the family name.",
                                               maxLength=LIMITS["name"]))
-    phone = Text(required=True, metadata=about("Never published."))
+    phone = Text(required=True, metadata=about("Never published.", pattern=rf"^\s*{PHONE_RE.pattern[1:-1]}\s*$"))
     email = Text(metadata=about("Optional; never published."))
     publish = Flag(metadata=about("Whether the case may be published once handled.", default=True))
+
+    rules = {"allOf": [
+        {"if": {"properties": {"kind": {"const": "mailbox"}}, "required": ["kind"]},
+         "then": {"required": ["department"]}},
+        {"if": {"properties": {"kind": {"const": "correction"}}, "required": ["kind"]},
+         "then": {"required": ["site", "page_url", "error_type"]}},
+    ]}
 
 
 class RatingRequest(Body):
@@ -638,7 +665,8 @@ def load_action(action: str, body: dict) -> dict:
 class PageQuery(Schema):
     """Paging parameters."""
 
-    page = fields.Integer(metadata=about("Page number, from 1.", minimum=1, default=1))
+    page = fields.Integer(metadata=about(f"Page number, from 1 to {MAX_PAGE}.", minimum=1, maximum=MAX_PAGE,
+                                         default=1))
     per_page = fields.Integer(metadata=about(f"Items per page (at most {MAX_PER_PAGE}).",
                                              minimum=1, maximum=MAX_PER_PAGE))
 
@@ -646,13 +674,14 @@ class PageQuery(Schema):
 class RecordsQuery(PageQuery):
     """Filters of the published records."""
 
-    department = fields.String(metadata=about("Department code."))
-    kind = fields.String(metadata=about("Kind.", enum=codes(KINDS)))
-    month = fields.String(metadata=about("Local month of the reply, YYYY-MM.", pattern="^[0-9]{4}-[0-9]{2}$"))
+    department = fields.String(metadata=about("Department code.", pattern=TEXT_PATTERN))
+    kind = fields.String(metadata=about("Kind; empty means any kind.", enum=["", *codes(KINDS)]))
+    month = fields.String(metadata=about("Local month of the reply, YYYY-MM; empty means any month.",
+                                         pattern="^((19[0-9]{2}|[2-8][0-9]{3}|9000)-(0[1-9]|1[0-2]))?$"))
 
 
 class StaffCasesQuery(PageQuery):
     """Filters of the staff case list."""
 
     status = fields.String(metadata=about("Only cases in this status.", enum=codes(Status)))
-    department = fields.String(metadata=about("Only cases of this department (code)."))
+    department = fields.String(metadata=about("Only cases of this department (code).", pattern=TEXT_PATTERN))

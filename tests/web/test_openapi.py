@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
@@ -183,3 +184,61 @@ def test_schema_check_catches_an_undocumented_shape(client, world, response_erro
     response = client.get("/api/v1/departments")
     response.set_data(b'[{"code": "housing"}]')
     assert response_errors(spec, "/api/v1/departments", "get", response)
+
+
+# --- the bounds the gatekeeper and the parsers enforce, stated (defects schemathesis found) ------------------
+
+def _request_schema_validator(spec: dict, name: str):
+    """A validator of one request-body schema of the document, its references resolved in the document."""
+    return OAS31Validator({"$ref": f"#/components/schemas/{name}", "components": spec["components"]})
+
+
+def test_document_refuses_the_strings_and_keys_the_gatekeeper_refuses(client):
+    """A control character in a body string, a body key or an ignored property's value is invalid in the
+    document too (the gatekeeper answers 400), and the 400 answer says so for lone surrogates."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    validator = _request_schema_validator(spec, "MaskBody")
+    assert validator.is_valid({"field": "title", "text": "身份证\t号"})
+    assert not validator.is_valid({"field": "title", "text": "a\x00b"})
+    assert not validator.is_valid({"field": "title", "text": "x", "a\x1fb": 1})
+    assert not validator.is_valid({"field": "title", "text": "x", "extra": {"k": ["\x07"]}})
+    assert not validator.is_valid({"field": "title", "text": "x", "extra": 2 ** 63})
+    assert "surrogates" in spec["components"]["responses"]["BadRequest"]["description"]
+
+
+def test_every_operation_documents_the_gatekeepers_400(client):
+    """Any route answers 400 to a control character in a header, so every operation lists 400."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert client.get("/api/v1/kinds", headers={"X-Note": "a\x01"}).status_code == 400
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            assert "400" in op["responses"], (method, path)
+
+
+def test_documented_bounds_match_what_the_api_accepts(client, world):
+    """Page numbers stop at MAX_PAGE, a mask id at a 32-bit id, a month at what the service reads."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    query = {p["name"]: p["schema"] for p in spec["paths"]["/api/v1/records"]["get"]["parameters"]}
+    assert (query["page"]["minimum"], query["page"]["maximum"]) == (1, 999_999)
+    assert client.get("/api/v1/records?page=999999").status_code == 200
+    assert client.get("/api/v1/records?page=1000000").status_code == 400
+    month = re.compile(query["month"]["pattern"])
+    for value in ("2026-13", "2026-00", "0001-01", "9999-12"):
+        assert not month.match(value)
+        assert client.get(f"/api/v1/records?month={value}").status_code == 400
+    assert month.match("2026-11") and client.get("/api/v1/records?month=2026-11").status_code == 200
+    mask_id = spec["paths"]["/api/v1/staff/cases/{number}/masks/{mask_id}/lift"]["post"]["parameters"][1]["schema"]
+    assert (mask_id["minimum"], mask_id["maximum"]) == (1, 2 ** 31 - 1)
+
+
+def test_submission_states_what_each_kind_requires(client):
+    """A mailbox letter needs its leader's office, a correction its site, page and error type, and the
+    phone its shape: the document requires what the service refuses without."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    validator = _request_schema_validator(spec, "CaseSubmission")
+    base = {"title": "标题", "content": "内容", "name": "张三", "phone": "13812345678"}
+    assert validator.is_valid({**base, "kind": "consultation"})
+    assert not validator.is_valid({**base, "kind": "mailbox"})
+    assert validator.is_valid({**base, "kind": "mailbox", "department": "office"})
+    assert not validator.is_valid({**base, "kind": "correction", "site": 1})
+    assert not validator.is_valid({**base, "kind": "consultation", "phone": "启用两步验证"})
