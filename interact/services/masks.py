@@ -104,13 +104,16 @@ def masks_for_publication(case: Case) -> list[TextMask]:
 
 # --- detection --------------------------------------------------------------------------------
 
-def detect_case_masks(case: Case) -> list[TextMask]:
-    """Run the detector over the case's texts and store its findings, keeping lifted decisions."""
+def detect_case_masks(case: Case, published: frozenset[str] | None = None) -> list[TextMask]:
+    """Run the detector over the case's texts and store its findings, keeping lifted decisions.
+
+    `published`: the published contacts' keys, when the caller scans many cases with one list.
+    """
     if case.id is None:
         db.session.flush()  # a new case needs its id
     existing = case_masks(case)
     result = [r for r in existing if r.origin != MaskOrigin.detector]
-    published = directory.published_contact_keys()
+    published = directory.published_contact_keys() if published is None else published
     for field, text in field_texts(case).items():
         old = [r for r in existing if r.field == field and r.origin == MaskOrigin.detector]
         lifted = {(r.label, r.text) for r in old if r.lifted}
@@ -150,9 +153,10 @@ def rescan_batch(after_id: int = 0, limit: int = RESCAN_BATCH) -> tuple[list[Cas
         select(Case).where(Case.status == Status.pending_review, Case.id > after_id)
         .order_by(Case.id).limit(limit)))
     removed = added = 0
+    published = directory.published_contact_keys()  # read once for the batch
     for case in cases:
         before = {(r.field, r.start, r.end, r.label) for r in case_masks(case) if r.origin == MaskOrigin.detector}
-        after = {(r.field, r.start, r.end, r.label) for r in detect_case_masks(case)
+        after = {(r.field, r.start, r.end, r.label) for r in detect_case_masks(case, published)
                  if r.origin == MaskOrigin.detector}
         removed += len(before - after)
         added += len(after - before)
