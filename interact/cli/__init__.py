@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Flask
 
 from .admin import deadlines, departments, sites, tokens, users, workdays
+from .attachments import attachments_group
 from .audit import audit_group
 from .demo import demo_command
 from .mail import mail_group
@@ -15,7 +16,7 @@ from .remind import remind_command
 from .subscriptions import subscriptions_group
 
 COMMANDS = (departments, sites, users, tokens, workdays, deadlines, pii, audit_group, remind_command,
-            mail_group, subscriptions_group, demo_command)
+            mail_group, subscriptions_group, attachments_group, demo_command)
 
 
 def register(app: Flask) -> None:

@@ -1,34 +1,59 @@
 """Citizen attachments: checked by content, images re-encoded, stored under random names.
 
-Only JPEG, PNG and PDF are accepted, judged by their bytes, never by name or declared type.
-Images are decoded (after a pixel-count guard against decompression bombs) and saved anew,
-which drops EXIF and GPS data. PDFs must carry a version header and trailer, and are refused
-when they contain JavaScript, launch actions or embedded files, also inside object streams.
+Only JPEG (and MPO, the multi-picture JPEG many phones write), PNG and PDF are accepted, judged
+by their bytes, never by name or declared type. Images are decoded within a pixel and memory
+budget, turned upright by their EXIF orientation and saved anew, which drops EXIF and GPS data.
+PDFs are read with a real parser and refused when they could run, fetch or carry anything
+(`pdfscan`).
+
+Files are written under a temporary name (`<name>.part`), synced to disk, and moved to their
+final name only once the transaction that records them has committed; a rolled-back
+transaction deletes its files. `sweep` clears what a killed process left behind.
 """
 from __future__ import annotations
 
 import io
+import logging
+import math
 import os
 import re
 import secrets
+import time
 import warnings
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
 
 from ..config import PRIVATE_FILE_MODE, private_folder
+from ..domain.db import db
 from ..domain.errors import PayloadTooLarge, ValidationFailed
 from ..domain.models import Attachment
 from ..domain.states import AttachmentPurpose
-from .tx import on_rollback
+from . import pdfscan
+from .pdfscan import Verdict
+from .tx import on_commit, on_rollback
 
-# Largest image we decode; bigger ones are refused as possible decompression bombs.
-MAX_PIXELS = 40_000_000
-IMAGE_FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png")}
+log = logging.getLogger(__name__)
+
+# Most pixels an image may have once decoded: a 24-megapixel photo or a long phone screenshot.
+MAX_PIXELS = 24_000_000
+# Most bytes its decoded pixels may take (Pillow keeps RGB in 4 bytes a pixel).
+MAX_DECODE_BYTES = 128 * 1024 * 1024
+# A bigger JPEG is decoded at 1/2, 1/4 or 1/8 of its size (libjpeg does this cheaply); a bigger
+# PNG is refused from its header, before a single pixel is decoded.
+JPEG_SCALES = (2, 4, 8)
+JPEG_QUALITY = 90  # re-encoded photos of letters and forms must stay legible
+# The format Pillow reports → (stored type, suffix, format saved as). MPO is saved as its first frame.
+IMAGE_FORMATS = {"JPEG": ("image/jpeg", ".jpg", "JPEG"), "MPO": ("image/jpeg", ".jpg", "JPEG"),
+                 "PNG": ("image/png", ".png", "PNG")}
+# Bytes a pixel takes in memory per mode (Pillow pads 3-band modes to 4).
+MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 4, "PA": 4, "I;16": 2, "I;16B": 2, "I;16L": 2}
+# What the temporary name of a file being stored ends with.
+PART = ".part"
 
 
 @dataclass(frozen=True)
@@ -55,8 +80,20 @@ def _too_big_image(upload: Upload) -> ValidationFailed:
     return ValidationFailed(msg, {"attachments": msg})
 
 
+def _fit(img: Image.Image, upload: Upload) -> None:
+    """Make `img` decode within the budget (a JPEG at a reduced scale), or refuse it, before loading."""
+    if img.width * img.height > MAX_PIXELS and img.format in ("JPEG", "MPO"):
+        for scale in JPEG_SCALES:
+            if math.ceil(img.width / scale) * math.ceil(img.height / scale) <= MAX_PIXELS:
+                img.draft(img.mode, (math.ceil(img.width / scale), math.ceil(img.height / scale)))
+                break
+    pixels = img.width * img.height
+    if pixels > MAX_PIXELS or pixels * MODE_BYTES.get(img.mode, 4) > MAX_DECODE_BYTES:
+        raise _too_big_image(upload)
+
+
 def _check_image(upload: Upload) -> CheckedFile | None:
-    """Re-encode an image (dropping EXIF/GPS metadata), or None if it is not an allowed image."""
+    """Re-encode an image upright and without metadata, or None if it is not an allowed image."""
     try:
         with warnings.catch_warnings():
             # Pillow only warns below twice its own limit; treat the warning as the refusal it is.
@@ -64,77 +101,50 @@ def _check_image(upload: Upload) -> CheckedFile | None:
             with Image.open(io.BytesIO(upload.data)) as img:
                 if img.format not in IMAGE_FORMATS:
                     return None
-                # Checked from the header, before a single pixel is decoded.
-                if img.width * img.height > MAX_PIXELS:
-                    raise _too_big_image(upload)
+                content_type, suffix, fmt = IMAGE_FORMATS[img.format]
+                _fit(img, upload)  # from the header, before a single pixel is decoded
                 img.load()
-                fmt = img.format
+                icc = img.info.get("icc_profile")  # colours, not personal data: kept
+                # Turn the picture the way the phone meant it, then forget the EXIF that said so.
+                ImageOps.exif_transpose(img, in_place=True)
                 out = io.BytesIO()
-                clean = img.convert("RGB") if fmt == "JPEG" else img
-                # Saving without exif=/pnginfo= drops the metadata the citizen's phone added.
-                clean.save(out, format=fmt)
+                if fmt == "JPEG":
+                    clean = img if img.mode in ("RGB", "L", "CMYK") else img.convert("RGB")
+                    # Saving without exif= drops the metadata (GPS, device) the citizen's phone added.
+                    clean.save(out, format="JPEG", quality=JPEG_QUALITY, icc_profile=icc)
+                else:
+                    # Without pnginfo= the text chunks go too.
+                    img.save(out, format="PNG", icc_profile=icc)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_big_image(upload) from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
         return None
-    content_type, suffix = IMAGE_FORMATS[fmt]
     return CheckedFile(upload.filename, out.getvalue(), content_type, suffix)
 
 
-# A PDF starts with its version: 1.0 to 1.7, or 2.0.
+# A PDF starts with its version: 1.0 to 1.7, or 2.0, and ends with its end-of-file marker.
 PDF_HEADER = re.compile(rb"\A%PDF-(?:1\.[0-7]|2\.0)\s")
-# PDF names: a slash, then regular characters; "#xx" escapes any byte, e.g. /J#61vaScript.
-PDF_NAME = re.compile(rb"/((?:[^\s/<>\[\]()%{}#]|#[0-9A-Fa-f]{2})+)")
-PDF_HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
-# Names that run code or carry other files when the PDF is opened.
-PDF_ACTIVE = {b"JavaScript", b"JS", b"Launch", b"EmbeddedFile", b"EmbeddedFiles", b"RichMedia"}
-PDF_STREAM = re.compile(rb"stream\r?\n")
-# How much decompressed stream data one PDF may make us read: more is refused, not trusted.
-PDF_INFLATE_BUDGET = 64 * 1024 * 1024
-
-
-def _pdf_names(data: bytes) -> set[bytes]:
-    """Every name in `data`, with #xx escapes decoded."""
-    return {PDF_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), n) for n in PDF_NAME.findall(data)}
-
-
-def _pdf_streams(data: bytes) -> list[bytes] | None:
-    """The inflated content of every compressed non-image stream, or None if that is too much."""
-    out, budget, pos = [], PDF_INFLATE_BUDGET, 0
-    while (match := PDF_STREAM.search(data, pos)) is not None:
-        end = data.find(b"endstream", match.end())
-        end = len(data) if end < 0 else end
-        # The stream's dictionary sits between the object header and the "stream" keyword.
-        head = data[max(data.rfind(b"obj", 0, match.start()), 0):match.start()]
-        pos = end + len(b"endstream")
-        if b"Image" in _pdf_names(head):
-            continue  # pixels cannot hide an action, and they are the bulk of a scanned PDF
-        try:
-            inflater = zlib.decompressobj()
-            chunk = inflater.decompress(data[match.end():end], budget + 1)
-        except zlib.error:
-            continue  # not Flate-compressed: its bytes were already scanned as they are
-        budget -= len(chunk)
-        if budget < 0:
-            return None
-        out.append(chunk)
-    return out
 
 
 def _check_pdf(upload: Upload) -> CheckedFile | None:
-    """Accept a PDF by its version header and trailer, refusing any with scripts or launch actions."""
+    """Accept a PDF that qpdf can read and that runs, fetches or carries nothing (see pdfscan)."""
     if not PDF_HEADER.match(upload.data) or b"%%EOF" not in upload.data[-1024:]:
         return None
-    streams = _pdf_streams(upload.data)
-    if streams is None:
-        msg = _("无法检查 PDF 文件“%(name)s”的内容，请转换为图片后上传。", name=upload.filename)
-        raise ValidationFailed(msg, {"attachments": msg})
-    # Object streams (PDF 1.5+) hide dictionaries inside compressed data, so scan those too.
-    for part in (upload.data, *streams):
-        if _pdf_names(part) & PDF_ACTIVE:
-            msg = _("PDF 文件“%(name)s”含有脚本、自动执行的操作或内嵌文件，不能上传。", name=upload.filename)
-            raise ValidationFailed(msg, {"attachments": msg})
-    return CheckedFile(upload.filename, upload.data, "application/pdf", ".pdf")
+    finding = pdfscan.inspect(upload.data)
+    if finding.verdict is Verdict.ok:
+        return CheckedFile(upload.filename, upload.data, "application/pdf", ".pdf")
+    log.info("PDF upload refused: %s %s", finding.verdict, finding.reason)
+    name = upload.filename
+    if finding.verdict is Verdict.encrypted:
+        msg = _("PDF 文件“%(name)s”设有打开密码，请去除密码后上传。", name=name)
+    elif finding.verdict is Verdict.uncheckable:
+        msg = _("无法检查 PDF 文件“%(name)s”的内容，请转换为图片后上传。", name=name)
+    elif finding.verdict is Verdict.active:
+        msg = _("PDF 文件“%(name)s”含有脚本、自动执行的操作、外部链接或内嵌文件，不能上传。请打印为新的 PDF 或转换为图片后上传。",
+                name=name)
+    else:
+        msg = _("PDF 文件“%(name)s”已损坏或无法读取，请重新生成后上传，或转换为图片后上传。", name=name)
+    raise ValidationFailed(msg, {"attachments": msg})
 
 
 def check_uploads(uploads: list[Upload], *, images_only: bool = False,
@@ -172,19 +182,103 @@ def upload_dir() -> Path:
 
 
 def store(checked: CheckedFile, purpose: str = AttachmentPurpose.attachment) -> Attachment:
-    """Write a checked file under a random name and return its (unsaved) Attachment row."""
+    """Write a checked file and return its (unsaved) Attachment row.
+
+    The bytes go to `<random name>.part`, owner-only, and are synced to disk before the caller's
+    transaction commits; the commit moves the file to its final name (`on_commit`), a rollback
+    deletes it. Call inside `unit_of_work()`.
+    """
     stored_name = secrets.token_hex(16) + checked.suffix
-    path = upload_dir() / stored_name
+    final = upload_dir() / stored_name
+    part = final.with_name(stored_name + PART)
     # Created owner-only (never through a umask-dependent default), and never over an existing file.
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE), "wb") as fh:
-        fh.write(checked.data)
-    # If the case is not committed, the file must not linger.
-    on_rollback(lambda: path.unlink(missing_ok=True))
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(checked.data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    on_rollback(lambda: part.unlink(missing_ok=True))
+    on_commit(lambda: move_into_place(part, final))
     safe_name = os.path.basename(checked.filename.replace("\\", "/"))[:200] or ("file" + checked.suffix)
     return Attachment(purpose=purpose, filename=safe_name, stored_name=stored_name,
                       content_type=checked.content_type, size=len(checked.data))
 
 
+def move_into_place(part: Path, final: Path) -> None:
+    """Give a stored file its final name, durably (the folder's entry is synced too)."""
+    os.replace(part, final)
+    fd = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def path_of(attachment: Attachment) -> Path:
     """Where an attachment's bytes are on disk."""
     return upload_dir() / attachment.stored_name
+
+
+# A file this module wrote: 32 hex digits, a suffix of IMAGE_FORMATS or .pdf, maybe ".part".
+STORED_NAME = re.compile(r"[0-9a-f]{32}\.(?:jpg|png|pdf)")
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What `sweep` did (or, in a dry run, would do), by stored file name."""
+
+    completed: list[str]  # .part files of committed rows, moved to their final name
+    removed: list[str]  # files no row refers to, deleted
+    kept_recent: int  # files too recent to judge: their transaction may still be running
+
+
+def sweep(*, older_than_minutes: int = 60, dry_run: bool = False, batch: int = 500) -> SweepResult:
+    """Clear the upload folder of what interrupted transactions left behind.
+
+    A `.part` file whose row was committed (the process died between the commit and the move) is
+    moved into place; a file, final or `.part`, that no row refers to is deleted. Files changed in
+    the last `older_than_minutes` minutes are left alone. Only names this module writes are
+    touched; the folder is read once, the rows are looked up `batch` names at a time.
+    """
+    if older_than_minutes < 1:
+        msg = _("只能清理至少 1 分钟未改动的文件：更新的文件可能属于尚未提交的办件。")
+        raise ValidationFailed(msg, {"older_than": msg})
+    folder = upload_dir()
+    cutoff = time.time() - older_than_minutes * 60
+    candidates: dict[str, Path] = {}
+    recent = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = entry.name.removesuffix(PART)
+            if not STORED_NAME.fullmatch(name) or not entry.is_file(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_mtime > cutoff:
+                recent += 1
+                continue
+            candidates[entry.name] = Path(entry.path)
+    names = sorted({n.removesuffix(PART) for n in candidates})
+    known: set[str] = set()
+    for i in range(0, len(names), batch):
+        chunk = names[i:i + batch]
+        known.update(db.session.scalars(select(Attachment.stored_name).where(Attachment.stored_name.in_(chunk))))
+    completed, removed = [], []
+    for file_name, path in sorted(candidates.items()):
+        name = file_name.removesuffix(PART)
+        final = folder / name
+        if name in known and file_name != name and not final.exists():
+            completed.append(name)
+            if not dry_run:
+                move_into_place(path, final)
+        elif name not in known or file_name != name:
+            # No row, or a leftover .part beside a file already in place.
+            removed.append(file_name)
+            if not dry_run:
+                path.unlink(missing_ok=True)
+    if completed or removed:
+        log.info("attachment sweep%s: %d completed, %d removed", " (dry run)" if dry_run else "",
+                 len(completed), len(removed))
+    return SweepResult(completed, removed, recent)

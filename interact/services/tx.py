@@ -1,6 +1,7 @@
 """One commit per request or command, with clean-up of side effects when it fails."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -9,12 +10,24 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain.db import db
 
-_KEY = "interact_on_rollback"
+log = logging.getLogger(__name__)
+
+_ROLLBACK = "interact_on_rollback"
+_COMMIT = "interact_on_commit"
 
 
 def on_rollback(callback: Callable[[], None]) -> None:
     """Run `callback` if the current unit of work rolls back (e.g. delete a written file)."""
-    db.session.info.setdefault(_KEY, []).append(callback)
+    db.session.info.setdefault(_ROLLBACK, []).append(callback)
+
+
+def on_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the current unit of work has committed (e.g. move a file into place).
+
+    The commit has happened by then, so a failing callback is logged, not raised: what it leaves
+    undone must be finished by a later job (for files, `attachments.sweep`).
+    """
+    db.session.info.setdefault(_COMMIT, []).append(callback)
 
 
 @contextmanager
@@ -25,11 +38,17 @@ def unit_of_work() -> Iterator[None]:
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        for callback in db.session.info.pop(_KEY, []):
+        db.session.info.pop(_COMMIT, None)
+        for callback in db.session.info.pop(_ROLLBACK, []):
             callback()
         raise
     else:
-        db.session.info.pop(_KEY, None)
+        db.session.info.pop(_ROLLBACK, None)
+        for callback in db.session.info.pop(_COMMIT, []):
+            try:
+                callback()
+            except Exception:
+                log.exception("an after-commit step failed; a scheduled job will finish it")
 
 
 def lock_rows(model, *criteria) -> None:

@@ -9,6 +9,7 @@ wait has a generous upper bound and ends as soon as what it waits for has happen
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -24,6 +25,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pikepdf
 import pytest
 import requests
 from sqlalchemy import create_engine, func, select
@@ -336,8 +338,13 @@ def test_racing_replies_to_one_case_succeed_once_over_pages_and_api(deployment, 
 # --- b. SIGKILL of every server process under load, then a restart --------------------------------
 
 def pdf_of(n: int) -> bytes:
-    """A minimal PDF told apart by `n` (PDFs are stored as sent; images are re-encoded)."""
-    return f"%PDF-1.4\n% submission {n}\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".encode()
+    """A one-page PDF told apart by `n` (PDFs are stored as sent; images are re-encoded)."""
+    out = io.BytesIO()
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page(page_size=(595, 842))
+        pdf.docinfo["/Title"] = f"材料 {n}"
+        pdf.save(out, static_id=True)
+    return out.getvalue()
 
 
 def submit_form(server: Server, n: int, csrf_from) -> tuple[str, str]:
@@ -393,6 +400,13 @@ def test_every_acknowledged_submission_survives_a_sigkill_of_all_server_processe
             done.result(REQUEST_SECONDS)
 
     again = deployment.start()
+    # What the kill interrupted: files written for transactions that never committed, and files of
+    # committed ones not yet moved into place. The sweep (from cron) clears both; here the files
+    # are made to look old enough for it.
+    uploads = deployment.folder / "uploads"
+    for path in uploads.iterdir():
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    deployment.cli("attachments", "sweep", "--older-than", "30")
     dispatcher = sign_in(deployment, again, "dispatcher", csrf_from)
     token = deployment.token("dispatcher")
     for n, (number, code, with_file) in acknowledged.items():
@@ -407,10 +421,10 @@ def test_every_acknowledged_submission_survives_a_sigkill_of_all_server_processe
             stored = dispatcher.get(again.url(f"/staff/cases/{number}/attachments/{staff['attachments'][0]['id']}"),
                                     timeout=REQUEST_SECONDS)
             assert stored.status_code == 200 and stored.content == pdf_of(n)
-    # No attachment row without its file, whichever submission the kill interrupted.
+    # After the sweep, exactly the files of the committed rows are left, each under its final name.
     with deployment.session() as s:
         names = s.scalars(select(Attachment.stored_name)).all()
-    assert all(any(deployment.folder.joinpath("uploads").rglob(name)) for name in names)
+    assert sorted(path.name for path in uploads.iterdir()) == sorted(names)
 
 
 # --- c. a held SQLite write lock ----------------------------------------------------------------

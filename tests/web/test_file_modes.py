@@ -15,6 +15,7 @@ from interact import create_app
 from interact.domain.db import db
 from interact.services import attachments, mail
 from interact.services.attachments import CheckedFile
+from interact.services.tx import unit_of_work
 
 
 def mode(path: Path) -> int:
@@ -60,7 +61,8 @@ def test_a_new_install_creates_every_private_file_owner_only(install, open_umask
     try:
         with app.app_context():
             db.create_all()  # the first write: SQLite (in WAL mode) now has its -wal and -shm files
-            stored = attachments.store(CheckedFile("照片.png", b"\x89PNG data", "image/png", ".png"))
+            with unit_of_work():  # stored files reach their final name with the commit
+                stored = attachments.store(CheckedFile("照片.png", b"\x89PNG data", "image/png", ".png"))
             assert mail.send_due().busy is False  # nothing to send, but the run takes the lock file
             database = install / "interact.db"
             assert_private(install, install / "secret_key", database, Path(f"{database}-wal"),
