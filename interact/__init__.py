@@ -18,7 +18,7 @@ from . import cli, config as config_module
 from .api import openapi
 from .domain.db import db
 from .services.mail import LOCK_FILE, flask_mail
-from .web import gatekeeper, logs, pages, ratelimit, unavailable
+from .web import gatekeeper, health, logs, pages, ratelimit, unavailable
 from .web.extensions import babel, csrf, login_manager, migrate
 
 # The source checkout this package runs from, if any: there templates/, static/ and migrations/ sit at the
@@ -98,6 +98,7 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
         for module in staff_modules:
             app.register_blueprint(module.make_blueprint())
     app.register_blueprint(openapi.make_blueprint(surface))
+    app.register_blueprint(health.make_blueprint())
     ratelimit.init_app(app)  # after the blueprints: it wraps their rate-limited views
     cli.register(app)
     return app
