@@ -25,7 +25,7 @@ def _storage_check() -> tuple[str, str] | None:
     limiter = current_app.extensions.get(EXTENSION)
     if uri.startswith("memory://") or limiter is None:
         return None
-    name = "redis" if uri.startswith(("redis", "rediss", "redis+")) else "rate_limit_storage"
+    name = "redis" if uri.startswith("redis") else "rate_limit_storage"  # redis, rediss, redis+sentinel…
     try:
         reachable = bool(limiter.storage.check())
     except Exception:  # any client error of the storage means it cannot be used now
