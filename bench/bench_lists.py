@@ -10,82 +10,25 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("INTERACT_SECRET_KEY", "bench")
 os.environ.setdefault("INTERACT_INSTANCE_PATH", tempfile.mkdtemp(prefix="interact-bench-"))
 
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
+
+import seed  # noqa: E402  (bench/seed.py, shared with bench_http.py)
 
 from interact import create_app  # noqa: E402
 from interact.domain.db import db  # noqa: E402
 from interact.domain.models import Case, Department, Status  # noqa: E402
 from interact.services import calendar, cases  # noqa: E402
 from interact.services import deadlines
-
-STATUSES = [Status.replied] * 6 + [Status.declined, Status.handling, Status.assigned, Status.pending_review]
-KINDS = ["consultation", "suggestion", "complaint", "mailbox", "correction"]
-
-
-def reset(url: str) -> None:
-    """Start from an empty schema."""
-    from sqlalchemy import MetaData, create_engine
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        else:
-            meta = MetaData()
-            meta.reflect(conn)
-            meta.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-
-
-def fill(n: int, departments: int, seed: int = 7) -> None:
-    """Insert `n` cases spread over the last two years, in batches."""
-    rng = random.Random(seed)
-    dept_ids = []
-    for i in range(departments):
-        dept = Department(code=f"d{i:03d}", name=f"部门{i}", active=True)
-        db.session.add(dept)
-        db.session.flush()
-        dept_ids.append(dept.id)
-    db.session.commit()
-    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
-    batch = []
-    for i in range(n):
-        submitted = start + timedelta(minutes=rng.randrange(0, 700 * 24 * 60))
-        status = rng.choice(STATUSES)
-        replied = submitted + timedelta(days=rng.randrange(1, 8)) if status in (Status.replied, Status.declined) else None
-        published = status == Status.replied and rng.random() < 0.8
-        batch.append({
-            "number": f"{submitted:%Y%m%d}{i:07d}", "kind": rng.choice(KINDS), "status": status,
-            "department_id": rng.choice(dept_ids), "title": f"标题{i}", "content": "内容" * 20,
-            "name": "张三", "phone": "13800000000", "publish_consent": True, "query_code_hash": "x" * 64,
-            "submitted_at": submitted, "submitted_on": submitted.date(), "deadline_days": 3,
-            "due_at": submitted + timedelta(days=4), "transfer_count": 0, "replied_at": replied,
-            "published": published, "public_title": f"标题{i}" if published else None,
-            "public_content": "内容" if published else None, "public_reply": "答复" if published else None,
-            "public_name": "张*" if published else None, "working_days_used": 2 if replied else None,
-            "on_time": True if replied else None,
-        })
-        if len(batch) == 20_000:
-            db.session.execute(insert(Case), batch)
-            db.session.commit()
-            batch = []
-    if batch:
-        db.session.execute(insert(Case), batch)
-        db.session.commit()
-
 
 def timed(fn, repeat: int = 20) -> float:
     """Median wall time of `fn` in milliseconds."""
@@ -114,21 +57,16 @@ def main() -> None:
     parser.add_argument("--url", default=None)
     args = parser.parse_args()
     url = args.url or "sqlite:///" + os.path.join(os.environ["INTERACT_INSTANCE_PATH"], "bench.db")
-    reset(url)
+    seed.reset(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade()
         t0 = time.perf_counter()
-        fill(args.cases, args.departments)
+        seeded = seed.fill(args.cases, args.departments)
         print(f"filled {args.cases:,} cases in {time.perf_counter() - t0:.1f} s on {db.engine.dialect.name}")
-        if db.engine.dialect.name == "postgresql":
-            db.session.execute(text("ANALYZE"))
-        else:
-            db.session.execute(text("ANALYZE"))
-        db.session.commit()
-        dept = db.session.scalar(select(Department).order_by(Department.id))
+        dept = db.session.scalar(select(Department).where(Department.code == seeded.busy_department))
         cal = calendar.current_calendar()
         overdue = select(Case).where(deadlines.overdue_filter()).order_by(Case.due_at).limit(50)
 
@@ -139,9 +77,11 @@ def main() -> None:
 
         rows = [
             ("records, page 1", lambda: cases.published_records(page=1)),
-            ("records, page 500", lambda: cases.published_records(page=500)),
+            ("records, page 50 (deepest by number)", lambda: cases.published_records(page=50)),
+            ("records, halfway down by cursor", lambda: cases.published_records(older_than=seeded.deep_cursor)),
+            ("records, last page", lambda: cases.published_records(last=True)),
             ("records, one department", lambda: cases.published_records(department=dept.code)),
-            ("records, one kind + month", lambda: cases.published_records(kind="complaint", month="2026-03")),
+            ("records, one kind + month", lambda: cases.published_records(kind="complaint", month=seeded.month)),
             ("department queue + lights", queue),
             ("dispatch queue", lambda: cases.dispatch_queue()),
             ("overdue board, 50 rows", lambda: db.session.scalars(overdue).all()),

@@ -18,7 +18,8 @@ from . import cli, config as config_module
 from .api import openapi
 from .domain.db import db
 from .services.mail import LOCK_FILE, flask_mail
-from .web import gatekeeper, health, logs, pages, ratelimit, unavailable
+from .services import publication
+from .web import gatekeeper, health, logs, pagecache, pages, ratelimit, unavailable
 from .web.extensions import babel, csrf, login_manager, migrate
 
 # The source checkout this package runs from, if any: there templates/, static/ and migrations/ sit at the
@@ -76,6 +77,8 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
     pages.init_app(app)
     gatekeeper.init_app(app)  # before the blueprints: NUL, surrogates, deep JSON, huge ids are refused
     unavailable.init_app(app)  # a busy or unreachable database: 503 with Retry-After, never 500
+    pagecache.init_app(app)
+    publication.watch_public_changes(db.session)  # a change to public pages gives them a new version
     # Each surface's modules are imported only when that surface is built, so a public host
     # never loads the staff code (Art. 25); these imports are not there to dodge a cycle.
     # Every blueprint of a surface is in its list: one per feature module, none adds routes to another.

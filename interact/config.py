@@ -166,12 +166,17 @@ def load(instance_path: str) -> dict:
         "INTERACT_STAFF_ALLOWED_NETWORKS": env("STAFF_ALLOWED_NETWORKS", ""),
         # Rate limits (Flask-Limiter syntax), per client address; Redis when several processes run.
         "RATELIMIT_ENABLED": env_bool("RATELIMIT_ENABLED", True),
-        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URL") or "memory://",
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URL") or env("REDIS_URL") or "memory://",
         "RATELIMIT_KEY_PREFIX": env("RATELIMIT_KEY_PREFIX", "interact"),
         "INTERACT_RATELIMIT_SUBMIT": env("RATELIMIT_SUBMIT", "10 per hour; 3 per minute"),
         "INTERACT_RATELIMIT_SUBSCRIBE": env("RATELIMIT_SUBSCRIBE", "10 per hour; 3 per minute"),
         "INTERACT_RATELIMIT_LOOKUP": env("RATELIMIT_LOOKUP", "20 per minute; 100 per hour"),
         "INTERACT_RATELIMIT_LOGIN": env("RATELIMIT_LOGIN", "10 per minute"),
+        # Shared state of several processes or hosts (page cache; rate limits unless set apart).
+        "INTERACT_REDIS_URL": env("REDIS_URL"),
+        # Anonymous public pages rendered once per public state (see interact/web/pagecache.py).
+        "INTERACT_PAGE_CACHE": env_bool("PAGE_CACHE", True),
+        "INTERACT_PAGE_CACHE_SECONDS": int(env("PAGE_CACHE_SECONDS", "600")),
         # Seconds an image CAPTCHA may be answered in.
         "INTERACT_CAPTCHA_SECONDS": int(env("CAPTCHA_SECONDS", "300")),
         # Art. 25: the audit trail is kept at least six months; see audit_retention_days().

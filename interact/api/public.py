@@ -16,6 +16,7 @@ from ..services import directory
 from ..services import cases as case_service
 from ..services.tx import unit_of_work
 from . import schemas
+from ..web.pagecache import public_page
 from ..web.paging import api_page_args
 from . import serializers as s
 from ..services import deadlines
@@ -80,19 +81,25 @@ def make_blueprint() -> Blueprint:
         return jsonify(s.rating(found)), 201
 
     @bp.get("/records")
+    @public_page
     def records():
         """Published handling records, newest reply first."""
         kind = request.args.get("kind") or None
         if kind is not None and kind not in KINDS:
             raise ValidationFailed(_("未知的类别。"), {"kind": _("未知的类别。")})
         page, per_page = api_page_args(RECORDS_PER_PAGE)
+        # Pages by number up to listing.MAX_NUMBERED_PAGE; from there on, by `next_cursor` (which
+        # then decides the page: a `page` beside it is ignored).
+        cursor = request.args.get("cursor") or None
         result = case_service.published_records(
             department=request.args.get("department") or None, kind=kind,
-            month=request.args.get("month") or None, page=page, per_page=per_page,
+            month=request.args.get("month") or None, page=None if cursor else page, per_page=per_page,
+            older_than=cursor,
         )
-        return jsonify(s.page(result, s.record))
+        return jsonify(s.keyset_page(result, s.record))
 
     @bp.get("/records/<number>")
+    @public_page
     def record(number: str):
         """One published handling record."""
         return jsonify(s.record(case_service.published_record(number)))

@@ -38,7 +38,7 @@ from ..services.masks import FIELDS as MASK_FIELDS
 from ..services.masks import MAX_MANUAL
 from ..services.supervision import URGE_NOTE_LIMIT
 from ..domain.deadlines import LIGHT_LABELS
-from ..services.listing import MAX_PER_PAGE
+from ..services.listing import MAX_NUMBERED_PAGE, MAX_PER_PAGE
 from ..web.paging import MAX_PAGE
 
 # Deadline lights, as interact.domain.deadlines computes them.
@@ -362,7 +362,11 @@ class Record(Extended):
 class RecordPage(Page):
     """One page of published records."""
 
+    page = fields.Integer(allow_none=True, metadata=about(
+        "Page number; null on a page asked for by cursor.", minimum=1, maximum=MAX_NUMBERED_PAGE))
     items = fields.List(fields.Nested(Record))
+    next_cursor = fields.String(allow_none=True, metadata=about(
+        "Pass as `cursor` for the next (older) page; null on the last page."))
 
 
 # --- public request bodies ------------------------------------------------------------------
@@ -674,6 +678,11 @@ class PageQuery(Schema):
 class RecordsQuery(PageQuery):
     """Filters of the published records."""
 
+    page = fields.Integer(metadata=about(
+        f"Page number, from 1 to {MAX_NUMBERED_PAGE}; deeper pages are reached with `cursor`.",
+        minimum=1, maximum=MAX_NUMBERED_PAGE, default=1))
+    cursor = fields.String(metadata=about("The `next_cursor` of the previous page; `page` is then ignored.",
+                                          pattern="^[0-9]{1,17}-[0-9]{1,18}$"))
     department = fields.String(metadata=about("Department code.", pattern=TEXT_PATTERN))
     kind = fields.String(metadata=about("Kind; empty means any kind.", enum=["", *codes(KINDS)]))
     month = fields.String(metadata=about("Local month of the reply, YYYY-MM; empty means any month.",

@@ -172,6 +172,13 @@ def extension(case: Case) -> dict:
             "original_due_date": local_day(case.original_due_at or case.due_at)}
 
 
+def keyset_page(result, item) -> dict:
+    """One page of a long list as {items, total, page, per_page, pages, next_cursor}; `page` is null
+    on a page reached by cursor, `next_cursor` null on the last page."""
+    return {"items": [item(x) for x in result.items], "total": result.total, "page": result.page,
+            "per_page": result.per_page, "pages": result.pages, "next_cursor": result.older}
+
+
 def page(result, item) -> dict:
     """One page of a list as {items, total, page, per_page, pages}."""
     return {"items": [item(x) for x in result.items], "total": result.total, "page": result.page,

@@ -13,10 +13,11 @@ from .demo import demo_command
 from .mail import mail_group
 from .pii import pii
 from .remind import remind_command
+from .serve import serve_command
 from .subscriptions import subscriptions_group
 
 COMMANDS = (departments, sites, users, tokens, workdays, deadlines, pii, audit_group, remind_command,
-            mail_group, subscriptions_group, attachments_group, demo_command)
+            mail_group, subscriptions_group, attachments_group, demo_command, serve_command)
 
 
 def register(app: Flask) -> None:

@@ -239,6 +239,22 @@ class CaseCounter(db.Model):
     last: Mapped[int] = mapped_column(Integer)
 
 
+class RecordTally(db.Model):
+    """How many published records one department has of one kind, replied in one local month.
+
+    Kept in step by interact.services.publication in the same transaction as the publication
+    itself, so the records pages and the API get their totals from a few hundred small rows
+    instead of counting every published case per request. `department_id` 0 stands for none.
+    """
+
+    __tablename__ = "record_tallies"
+
+    department_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM, local time
+    published: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Case(db.Model):
     """One citizen submission of any kind, and its handling."""
 

@@ -20,6 +20,7 @@ from ..services import directory
 from ..services import subscriptions as subscription_service
 from ..services.subscriptions import RecordItem
 from ..domain.timeutil import utcnow
+from ..web.pagecache import public_page
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -100,6 +101,7 @@ def make_blueprint() -> Blueprint:
     bp = Blueprint("public_feeds", __name__)
 
     @bp.get("/feeds/records.atom")
+    @public_page
     def feed_records():
         """The newest published records of every department."""
         records = subscription_service.latest_records()
@@ -107,6 +109,7 @@ def make_blueprint() -> Blueprint:
                                    alternate="/records"))
 
     @bp.get("/feeds/departments/<code>.atom")
+    @public_page
     def feed_department(code: str):
         """The newest published records of one department; 404 for an unknown one."""
         dept = directory.department_by_code(code)
@@ -116,6 +119,7 @@ def make_blueprint() -> Blueprint:
                                    alternate=f"/records?department={dept.code}"))
 
     @bp.get("/feeds/kinds/<kind>.atom")
+    @public_page
     def feed_kind(kind: str):
         """The newest published records of one kind; 404 for an unknown one."""
         records = subscription_service.latest_records(kind=kind)

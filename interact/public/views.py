@@ -16,6 +16,7 @@ from ..domain.kinds import KINDS
 from ..services import antispam, calendar, directory
 from ..services import cases as case_service
 from ..services.tx import unit_of_work
+from ..web.pagecache import public_page
 from ..web.paging import page_arg
 from .forms import QueryForm, RatingForm, case_form
 from ..services import deadlines
@@ -49,6 +50,7 @@ def make_blueprint() -> Blueprint:
     bp = Blueprint("public", __name__)
 
     @bp.get("/")
+    @public_page
     def home():
         """Every channel with its purpose, aim and usage (Art. 16), and the deadline commitment."""
         return render_template("public/home.html", deadlines=deadlines.deadline_settings())
@@ -160,6 +162,7 @@ def make_blueprint() -> Blueprint:
         return private(page, status)
 
     @bp.get("/records")
+    @public_page
     def records():
         """Published handling records, newest first, filtered by department, kind and month."""
         filters = {
@@ -167,21 +170,25 @@ def make_blueprint() -> Blueprint:
             "kind": (request.args.get("kind") or "").strip(),
             "month": (request.args.get("month") or "").strip(),
         }
-        page_no = page_arg()
-        error, status, page = None, 200, None
+        # By number up to listing.MAX_NUMBERED_PAGE, then by cursor: ?older=… / ?newer=…, or ?page=last.
+        last = request.args.get("page") == "last"
+        error, status, page, error_fields = None, 200, None, {}
         try:
             page = case_service.published_records(
                 department=filters["department"] or None, kind=filters["kind"] or None,
-                month=filters["month"] or None, page=page_no, per_page=RECORDS_PER_PAGE,
+                month=filters["month"] or None, page=None if last else page_arg(), per_page=RECORDS_PER_PAGE,
+                older_than=request.args.get("older") or None, newer_than=request.args.get("newer") or None,
+                last=last,
             )
         except ValidationFailed as exc:
-            error, status = exc.message, 400
+            error, status, error_fields = exc.message, 400, exc.fields
         return render_template(
-            "public/records/list.html", page=page, filters=filters, error=error,
+            "public/records/list.html", page=page, filters=filters, error=error, error_fields=error_fields,
             departments=directory.active_departments(),
         ), status
 
     @bp.get("/records/<number>")
+    @public_page
     def record(number: str):
         """One published record; anything unpublished is a 404 like an unknown number."""
         return render_template("public/records/detail.html", case=case_service.published_record(number))

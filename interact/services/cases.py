@@ -28,7 +28,7 @@ from . import masks as mask_service
 from .access import case_for_action
 from .directory import valid_http_url
 from .inputs import LIMITS, clean_text, is_valid_email
-from .listing import Page, paginate
+from .listing import KeysetPage, Page, keyset_page, paginate
 from .timeline import add_event
 
 # Query codes avoid look-alike characters (0/O, 1/I/L) because citizens copy them by hand.
@@ -368,7 +368,7 @@ def review_draft(user: User, case: str | Case, decision: str, comment: str = "",
         public_note = _("不予受理：%(reason)s", reason=DECLINE_REASONS[case.decline_reason])
     else:
         case.reply_text = case.draft_text
-        case.published = bool(publish) and case.publish_consent
+        publication.set_published(case, bool(publish) and case.publish_consent)
         if case.published:
             publication.prepare_public_copy(case)
         else:
@@ -437,20 +437,35 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
 
 
 def published_records(department: str | None = None, kind: str | None = None, month: str | None = None,
-                      page: int = 1, per_page: int = 20) -> Page:
-    """Published handling records, newest reply first."""
+                      page: int | None = 1, per_page: int = 20, *, older_than: str | None = None,
+                      newer_than: str | None = None, last: bool = False,
+                      cursor_field: str = "cursor") -> KeysetPage:
+    """Published handling records, newest reply first: a page by number (up to
+    listing.MAX_NUMBERED_PAGE), the page older or newer than a cursor, or the last page.
+
+    The total comes from the record tallies (publication.published_total), not from counting.
+    """
     # The check constraint guarantees published ⇒ replied, so the indexes alone answer this.
     stmt = select(Case).options(joinedload(Case.department)).where(Case.published.is_(True))
+    department_id = None
     if department:
-        stmt = stmt.join(Case.department).where(Department.code == department)
+        # Resolved first, so the query filters on the indexed id instead of joining.
+        department_id = db.session.scalar(select(Department.id).where(Department.code == department)) or -1
+        stmt = stmt.where(Case.department_id == department_id)
     if kind:
         # An unknown kind matches nothing (the kind column cannot even be compared with it).
         stmt = stmt.where(Case.kind.in_([kind] if kind in KINDS else []))
+    month_key = None
     if month:
         start, end = month_bounds(month)
         stmt = stmt.where(Case.replied_at >= start, Case.replied_at < end)
-    stmt = stmt.order_by(Case.replied_at.desc(), Case.id.desc())
-    return paginate(stmt, page, per_page)
+        month_key = f"{start:%Y-%m}"
+    if (kind and kind not in KINDS) or department_id == -1:
+        total = 0
+    else:
+        total = publication.published_total(department_id, kind or None, month_key)
+    return keyset_page(stmt, Case.replied_at, Case.id, total=total, page=page, per_page=per_page,
+                       older_than=older_than, newer_than=newer_than, last=last, cursor_field=cursor_field)
 
 
 def published_record(number: str) -> Case:

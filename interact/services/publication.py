@@ -1,9 +1,28 @@
-"""What the public may see of a case (Art. 17): reviewed, masked copies only."""
+"""What the public may see of a case (Art. 17): reviewed, masked copies only; and how many.
+
+A case becomes a published record only through `set_published`, which keeps the record tallies
+(published records per department, kind and local reply month, see RecordTally) in step in the
+same transaction. `published_total` answers the records pages' and the API's "how many" from
+those rows, so no request counts every published case.
+
+`public_version` names the state of everything the public pages show (published records,
+departments, sites, deadlines): any flush that changes one of them writes a new random version
+in the same transaction (see `_note_public_changes`), so a page cached under the old version is
+never served again once the change commits, on every host.
+"""
 from __future__ import annotations
 
+import json
+import secrets
+from collections import Counter
+
+from sqlalchemy import delete, event, func, insert, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+
 from ..domain.db import db
-from ..domain.models import Case
+from ..domain.models import Case, CalendarYear, Department, KindSetting, RecordTally, Setting, Site, WorkdayOverride
 from ..domain.privacy import MASKS, is_mobile, mask_name
+from ..domain.timeutil import local_tz, utcnow
 from . import masks
 
 
@@ -44,5 +63,121 @@ def prepare_public_copy(case: Case) -> None:
 
 def clear_public_copy(case: Case) -> None:
     """Withdraw a case from publication."""
-    case.published = False
+    set_published(case, False)
     case.public_name = case.public_title = case.public_content = case.public_reply = None
+
+
+# --- tallies ---------------------------------------------------------------------------------
+
+def tally_month(case: Case) -> str:
+    """The local month (YYYY-MM) a published case is counted in: that of its reply."""
+    return f"{case.replied_at.astimezone(local_tz()):%Y-%m}"
+
+
+def _bump(department_id: int, kind: str, month: str, delta: int) -> None:
+    """Add `delta` to one tally row, creating it: one atomic upsert, safe under concurrency."""
+    dialect = db.session.get_bind().dialect.name
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(
+        insert_(RecordTally)
+        .values(department_id=department_id, kind=kind, month=month, published=delta)
+        .on_conflict_do_update(index_elements=[RecordTally.department_id, RecordTally.kind, RecordTally.month],
+                               set_={"published": RecordTally.published + delta})
+    )
+
+
+def set_published(case: Case, published: bool) -> None:
+    """Publish or withdraw `case`, keeping the record tallies in step (in the caller's transaction).
+
+    A published case must have its reply time set first: it is counted in that month.
+    """
+    published = bool(published)
+    if bool(case.published) == published:
+        case.published = published
+        return
+    kind = case.kind.value if hasattr(case.kind, "value") else str(case.kind)
+    # The case may be mid-approval (published before its status is replied): no autoflush here.
+    with db.session.no_autoflush:
+        _bump(case.department_id or 0, kind, tally_month(case), 1 if published else -1)
+    case.published = published
+
+
+def published_total(department_id: int | None = None, kind: str | None = None, month: str | None = None) -> int:
+    """How many published records match the filters, from the tallies (a SUM over few rows)."""
+    stmt = select(func.coalesce(func.sum(RecordTally.published), 0))
+    if department_id is not None:
+        stmt = stmt.where(RecordTally.department_id == department_id)
+    if kind is not None:
+        stmt = stmt.where(RecordTally.kind == kind)
+    if month is not None:
+        stmt = stmt.where(RecordTally.month == month)
+    return int(db.session.scalar(stmt) or 0)
+
+
+def rebuild_tallies() -> int:
+    """Recount every tally from the published cases (after a bulk load or a repair); returns the
+    number of published records. Reads the cases in one pass, a column at a time."""
+    counts: Counter = Counter()
+    rows = db.session.execute(select(Case.department_id, Case.kind, Case.replied_at)
+                              .where(Case.published.is_(True)).execution_options(yield_per=10_000))
+    tz = local_tz()
+    for department_id, kind, replied_at in rows:
+        counts[(department_id or 0, kind.value, f"{replied_at.astimezone(tz):%Y-%m}")] += 1
+    db.session.execute(delete(RecordTally))
+    if counts:
+        db.session.execute(insert(RecordTally), [
+            {"department_id": d, "kind": k, "month": m, "published": n} for (d, k, m), n in counts.items()])
+    return sum(counts.values())
+
+
+
+# --- the public state's version ----------------------------------------------------------------
+
+PUBLIC_VERSION_KEY = "public_version"
+# Rows whose every change shows on public pages (names, lists, deadlines).
+PUBLIC_MODELS = (Department, Site, KindSetting, WorkdayOverride, CalendarYear)
+
+
+def public_version() -> str | None:
+    """The current version of the public state, or None before anything public was ever written."""
+    raw = db.session.scalar(select(Setting.value).where(Setting.key == PUBLIC_VERSION_KEY))
+    return json.loads(raw) if raw else None
+
+
+def _upsert(session, dialect_name: str, key: str, value: str) -> None:
+    insert_ = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    now = utcnow()
+    session.execute(insert_(Setting).values(key=key, value=value, updated_at=now)
+                    .on_conflict_do_update(index_elements=[Setting.key], set_={"value": value, "updated_at": now}))
+
+
+def touch_public(session=None) -> None:
+    """Give the public state a new version (in the session's transaction)."""
+    session = session or db.session
+    _upsert(session, session.get_bind().dialect.name, PUBLIC_VERSION_KEY, json.dumps(secrets.token_hex(8)))
+
+
+def _changes_public(obj) -> bool:
+    """Whether writing `obj` changes what a public page shows."""
+    if isinstance(obj, PUBLIC_MODELS):
+        return True
+    if isinstance(obj, Setting):
+        return obj.key != PUBLIC_VERSION_KEY
+    if isinstance(obj, Case):
+        # A published case shows every change (a rating, say); others only when (un)published.
+        # So submissions, dispatches and drafts leave the public pages' caches alone.
+        return bool(obj.published) or inspect(obj).attrs.published.history.has_changes()
+    return False
+
+
+def _note_public_changes(session, _flush_context, _instances) -> None:
+    """Before a flush: a new public version when the flush changes anything public."""
+    if any(_changes_public(obj) for objs in (session.new, session.dirty, session.deleted) for obj in objs):
+        touch_public(session)
+
+
+def watch_public_changes(session_factory) -> None:
+    """Make every session of `session_factory` give the public state a new version when it
+    changes it (called once at start-up, see create_app)."""
+    if not event.contains(session_factory, "before_flush", _note_public_changes):
+        event.listen(session_factory, "before_flush", _note_public_changes)

@@ -13,7 +13,6 @@ import io
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from fixtures.mail import SENDER, SMTPRecorder
-from fixtures.values import PASSWORD
+from fixtures.values import PASSWORD, free_port
 from interact.domain.models import Attachment, Case, CaseEvent, OutboxMessage, OutboxStatus
 
 BIN = Path(sys.executable).parent
@@ -47,13 +46,6 @@ RACERS = 8
 RECEIPT_RE = re.compile(r'class="case-number">(\d{13})<.*?class="query-code">([^<]+)<', re.S)
 FLASH_RE = re.compile(r'<p class="flash flash-(\w+)">([^<]*)</p>')
 SUBMISSION_TOKEN_RE = re.compile(r'name="submission_token"[^>]*value="([^"]+)"')
-
-
-def free_port() -> int:
-    """A port nothing listens on at the moment, on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:

@@ -216,12 +216,14 @@ def test_every_operation_documents_the_gatekeepers_400(client):
 
 
 def test_documented_bounds_match_what_the_api_accepts(client, world):
-    """Page numbers stop at MAX_PAGE, a mask id at a 32-bit id, a month at what the service reads."""
+    """Record page numbers stop at MAX_NUMBERED_PAGE (then the cursor), a mask id at a 32-bit id, a
+    month at what the service reads."""
     spec = client.get("/api/v1/openapi.json").get_json()
     query = {p["name"]: p["schema"] for p in spec["paths"]["/api/v1/records"]["get"]["parameters"]}
-    assert (query["page"]["minimum"], query["page"]["maximum"]) == (1, 999_999)
-    assert client.get("/api/v1/records?page=999999").status_code == 200
-    assert client.get("/api/v1/records?page=1000000").status_code == 400
+    assert (query["page"]["minimum"], query["page"]["maximum"]) == (1, 50)
+    assert client.get("/api/v1/records?page=50").status_code == 200
+    assert client.get("/api/v1/records?page=51").status_code == 400
+    assert re.fullmatch(query["cursor"]["pattern"], "1733212345000000-42")
     month = re.compile(query["month"]["pattern"])
     for value in ("2026-13", "2026-00", "0001-01", "9999-12"):
         assert not month.match(value)

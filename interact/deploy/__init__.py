@@ -1,0 +1,67 @@
+"""How each surface is served in production: gunicorn settings, one module per surface.
+
+    gunicorn -c python:interact.deploy.public          # the internet-facing site
+    gunicorn -c python:interact.deploy.staff           # the back office
+    interact serve public                              # the same, from the command line
+
+`gunicorn_settings` is the one place these values live; the surface modules and `interact serve`
+read it. Every value can be changed by the environment (INTERACT_WEB_*) or gunicorn's own flags
+(a flag given on the command line wins over the config module).
+
+Why these values:
+
+- `gthread` workers: each worker process runs several threads, so a request waiting on the
+  database or a slow client does not hold the whole process, and keep-alive connections cost a
+  thread, not a process. The interview live stream (Server-Sent Events) needs exactly this kind of
+  worker: each open stream holds one thread, so `threads` bounds the viewers per process (raise
+  it, or add workers, for large audiences).
+- workers: two per core plus one on the public site (its pages are mostly CPU: templates,
+  JSON), one per core plus one in the back office.
+- `max_requests` with jitter recycles each worker now and then, so a slow leak never grows.
+- `timeout`: a worker silent for 30 s (public) or 120 s (back office: exports, reports) is
+  restarted; `graceful_timeout` lets requests in flight finish on a restart.
+- No access log by default: URLs can carry one-time tokens (subscription links); the app logs
+  what it needs without them. Errors go to stderr.
+- `forwarded_allow_ips`: only the local reverse proxy; the app itself trusts INTERACT_PROXY_COUNT.
+"""
+from __future__ import annotations
+
+import os
+
+SURFACES = {
+    "public": {"app": "interact.wsgi:public_app", "bind": "127.0.0.1:8000", "workers_per_core": 2,
+               "timeout": 30},
+    "staff": {"app": "interact.wsgi:staff_app", "bind": "127.0.0.1:8001", "workers_per_core": 1,
+              "timeout": 120},
+}
+
+
+def _int(env, name: str, default: int) -> int:
+    raw = env.get(f"INTERACT_WEB_{name}")
+    return int(raw) if raw else default
+
+
+def gunicorn_settings(surface: str, env=None) -> dict:
+    """The gunicorn settings of `surface` ("public" or "staff"), with INTERACT_WEB_* overrides."""
+    env = os.environ if env is None else env
+    spec = SURFACES[surface]
+    cores = os.cpu_count() or 1
+    return {
+        "wsgi_app": spec["app"],
+        "bind": env.get("INTERACT_WEB_BIND") or spec["bind"],
+        "worker_class": env.get("INTERACT_WEB_WORKER_CLASS") or "gthread",
+        "workers": _int(env, "WORKERS", spec["workers_per_core"] * cores + 1),
+        "threads": _int(env, "THREADS", 4),
+        "timeout": _int(env, "TIMEOUT", spec["timeout"]),
+        "graceful_timeout": 30,
+        "keepalive": 5,
+        "max_requests": 10_000,
+        "max_requests_jitter": 1_000,
+        "limit_request_line": 8190,
+        "limit_request_fields": 100,
+        "forwarded_allow_ips": "127.0.0.1",
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": f"interact-{surface}",
+    }
