@@ -242,6 +242,7 @@ def main() -> None:
     parser.add_argument("--worker-class", default="", help="gunicorn worker class (default: interact/deploy's, gthread)")
     parser.add_argument("--only", default="", help="comma-separated substrings of the rows to run")
     parser.add_argument("--json", default="", help="also write the rows to this file")
+    parser.add_argument("--redis", default="", help="INTERACT_REDIS_URL of the servers (page cache, rate limits)")
     parser.add_argument("--last-page", default="", help="the path of the records' last page, if known")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -253,6 +254,8 @@ def main() -> None:
     env = dict(os.environ, INTERACT_DATABASE_URL=url, INTERACT_SECRET_KEY="bench-secret",
                INTERACT_INSTANCE_PATH=str(work / "instance"), INTERACT_UPLOAD_DIR=str(work / "uploads"),
                INTERACT_RATELIMIT_ENABLED="0")
+    if args.redis:
+        env["INTERACT_REDIS_URL"] = args.redis
     state_file = work / STATE
     if args.reuse and state_file.exists():
         seeded = seed_database(url, args.cases, env, json.loads(state_file.read_text()))

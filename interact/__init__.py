@@ -19,7 +19,7 @@ from .api import openapi
 from .domain.db import db
 from .services.mail import LOCK_FILE, flask_mail
 from .services import publication
-from .web import gatekeeper, health, logs, pagecache, pages, ratelimit, unavailable
+from .web import gatekeeper, health, logs, metrics, pagecache, pages, ratelimit, unavailable
 from .web.extensions import babel, csrf, login_manager, migrate
 
 # The source checkout this package runs from, if any: there templates/, static/ and migrations/ sit at the
@@ -102,6 +102,8 @@ def create_app(config: dict | None = None, surface: str | None = None) -> Flask:
             app.register_blueprint(module.make_blueprint())
     app.register_blueprint(openapi.make_blueprint(surface))
     app.register_blueprint(health.make_blueprint())
+    app.register_blueprint(metrics.make_blueprint(surface))
+    metrics.init_app(app)
     ratelimit.init_app(app)  # after the blueprints: it wraps their rate-limited views
     cli.register(app)
     return app

@@ -174,6 +174,8 @@ def load(instance_path: str) -> dict:
         "INTERACT_RATELIMIT_LOGIN": env("RATELIMIT_LOGIN", "10 per minute"),
         # Shared state of several processes or hosts (page cache; rate limits unless set apart).
         "INTERACT_REDIS_URL": env("REDIS_URL"),
+        # CIDR list allowed to read /metrics on a public host (the staff surface has its allow-list).
+        "INTERACT_METRICS_ALLOWED_NETWORKS": env("METRICS_ALLOWED_NETWORKS", ""),
         # Anonymous public pages rendered once per public state (see interact/web/pagecache.py).
         "INTERACT_PAGE_CACHE": env_bool("PAGE_CACHE", True),
         "INTERACT_PAGE_CACHE_SECONDS": int(env("PAGE_CACHE_SECONDS", "600")),

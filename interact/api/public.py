@@ -13,6 +13,7 @@ from ..domain.errors import ValidationFailed
 from ..web.extensions import csrf
 from ..domain.kinds import KINDS
 from ..services import directory
+from ..services.listing import MAX_NUMBERED_PAGE
 from ..services import cases as case_service
 from ..services.tx import unit_of_work
 from . import schemas
@@ -87,7 +88,7 @@ def make_blueprint() -> Blueprint:
         kind = request.args.get("kind") or None
         if kind is not None and kind not in KINDS:
             raise ValidationFailed(_("未知的类别。"), {"kind": _("未知的类别。")})
-        page, per_page = api_page_args(RECORDS_PER_PAGE)
+        page, per_page = api_page_args(RECORDS_PER_PAGE, max_page=MAX_NUMBERED_PAGE)
         # Pages by number up to listing.MAX_NUMBERED_PAGE; from there on, by `next_cursor` (which
         # then decides the page: a `page` beside it is ignored).
         cursor = request.args.get("cursor") or None

@@ -106,10 +106,13 @@ class Flag(_Checked, fields.Boolean):
 
 
 class WholeNumber(_Checked, fields.Integer):
-    """A JSON integer, or a string of digits as a form sends it; never a boolean or a fraction."""
+    """A JSON integer (8 or 8.0: JSON Schema counts both as integers), or a string of digits as a
+    form sends it; never a boolean or a fraction."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         """The integer."""
+        if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+            value = int(value)
         if isinstance(value, str) and value.strip().isdigit():
             try:
                 value = int(value.strip())

@@ -23,10 +23,18 @@ Why these values:
 - No access log by default: URLs can carry one-time tokens (subscription links); the app logs
   what it needs without them. Errors go to stderr.
 - `forwarded_allow_ips`: only the local reverse proxy; the app itself trusts INTERACT_PROXY_COUNT.
+- Metrics: each worker process writes its Prometheus series into PROMETHEUS_MULTIPROC_DIR (a
+  fresh folder per start unless set), so `/metrics` adds up every worker; a worker that exits is
+  marked dead there.
 """
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from prometheus_client import multiprocess, values
 
 SURFACES = {
     "public": {"app": "interact.wsgi:public_app", "bind": "127.0.0.1:8000", "workers_per_core": 2,
@@ -39,6 +47,40 @@ SURFACES = {
 def _int(env, name: str, default: int) -> int:
     raw = env.get(f"INTERACT_WEB_{name}")
     return int(raw) if raw else default
+
+
+def _on_starting(server) -> None:
+    """In the master, before any worker: a clean folder for the workers' metric files."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        folder = tempfile.mkdtemp(prefix=f"{server.proc_name}-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    path = Path(folder)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # a previous run's series would be added to this one's
+        stale.unlink()
+
+
+def _post_fork(_server, _worker) -> None:
+    """In each new worker, before it loads the app: series go to the shared folder.
+
+    prometheus_client picks its value store when first imported, which may have happened in the
+    master before the folder was set (`interact serve` builds the app first); choose it again.
+    """
+    values.ValueClass = values.get_value_class()
+
+
+def _child_exit(_server, worker) -> None:
+    """A worker exited: its live gauges no longer count."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def _on_exit(_server) -> None:
+    """The master stops: remove a metrics folder it made itself."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if Path(folder).name.startswith("interact-") and Path(folder).parent == Path(tempfile.gettempdir()):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def gunicorn_settings(surface: str, env=None) -> dict:
@@ -64,4 +106,8 @@ def gunicorn_settings(surface: str, env=None) -> dict:
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": f"interact-{surface}",
+        "on_starting": _on_starting,
+        "post_fork": _post_fork,
+        "child_exit": _child_exit,
+        "on_exit": _on_exit,
     }

@@ -41,11 +41,12 @@ def page_arg(name: str = "page") -> int:
     return positive_int(name, 1) or 1
 
 
-def api_page_args(default_per_page: int) -> tuple[int, int]:
-    """The API's `page` and `per_page` query parameters, checked (400 naming each bad one)."""
+def api_page_args(default_per_page: int, max_page: int = MAX_PAGE) -> tuple[int, int]:
+    """The API's `page` (at most `max_page`) and `per_page` query parameters, checked (400 naming
+    each bad one)."""
     errors: dict[str, str] = {}
     values = []
-    for name, default, maximum in (("page", 1, MAX_PAGE), ("per_page", default_per_page, MAX_PER_PAGE)):
+    for name, default, maximum in (("page", 1, max_page), ("per_page", default_per_page, MAX_PER_PAGE)):
         try:
             values.append(positive_int(name, default, maximum, strict=True))
         except ValidationFailed as exc:

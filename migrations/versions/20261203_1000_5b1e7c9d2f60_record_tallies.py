@@ -2,14 +2,17 @@
 
 The records pages and the API showed an exact count of every published record on each request,
 a scan of hundreds of thousands of index entries at a city's scale. The publication service
-keeps these rows in step instead; this migration fills them from the cases already published.
+keeps these rows in step instead; this migration fills them from the cases already published,
+and gives the public pages their first version (the key of the page cache).
 
 Revision ID: 5b1e7c9d2f60
 Revises: 7d2e5b8c4a31
 Create Date: 2026-12-03 10:00:00.000000
 
 """
+import json
 import os
+import secrets
 from collections import Counter
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -47,7 +50,15 @@ def upgrade():
     if counts:
         op.bulk_insert(tallies, [{"department_id": d, "kind": k, "month": m, "published": n}
                                  for (d, k, m), n in counts.items()])
+    # The public pages' first version (interact.services.publication.public_version): random, so
+    # that two databases never share one and a page cache can key pages by it from the start.
+    settings = sa.table('settings', sa.column('key', sa.String), sa.column('value', sa.Text),
+                        sa.column('updated_at', sa.DateTime))
+    op.execute(settings.delete().where(settings.c.key == 'public_version'))
+    op.bulk_insert(settings, [{"key": "public_version", "value": json.dumps(secrets.token_hex(8)),
+                               "updated_at": datetime.now(timezone.utc).replace(tzinfo=None)}])
 
 
 def downgrade():
+    op.execute("DELETE FROM settings WHERE key = 'public_version'")
     op.drop_table('record_tallies')

@@ -21,7 +21,8 @@ def start(command: list[str], tmp_path: Path, **env) -> tuple[subprocess.Popen, 
     """Start `command` (a gunicorn) on a free port; its process and base URL once it answers."""
     port = free_port()
     environment = dict(os.environ, INTERACT_SECRET_KEY="serve-test", INTERACT_INSTANCE_PATH=str(tmp_path),
-                       INTERACT_WEB_BIND=f"127.0.0.1:{port}", INTERACT_WEB_WORKERS="1", **env)
+                       INTERACT_WEB_BIND=f"127.0.0.1:{port}", INTERACT_WEB_WORKERS="1")
+    environment.update(env)
     with (tmp_path / "serve.log").open("wb") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(command, env=environment, cwd=tmp_path, stdout=log,  # noqa: S603 - fixed arguments
                                    stderr=subprocess.STDOUT, start_new_session=True)
@@ -74,3 +75,29 @@ def test_settings_per_surface_and_their_overrides():
     tuned = gunicorn_settings("public", {"INTERACT_WEB_WORKERS": "3", "INTERACT_WEB_THREADS": "16",
                                          "INTERACT_WEB_BIND": "0.0.0.0:80"})
     assert (tuned["workers"], tuned["threads"], tuned["bind"]) == (3, 16, "0.0.0.0:80")
+
+
+def test_metrics_add_up_every_worker(tmp_path):
+    """Two gunicorn workers, many requests: every scrape (whichever worker answers) counts them all."""
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_1.db").write_bytes(b"left by an earlier run")  # must be cleared at start
+    env = dict(os.environ, INTERACT_DATABASE_URL=url, INTERACT_SECRET_KEY="serve-test",
+               INTERACT_INSTANCE_PATH=str(tmp_path))
+    interact = str(Path(sys.executable).with_name("interact"))
+    subprocess.run([interact, "db", "upgrade"], env=env, check=True, capture_output=True)  # noqa: S603
+    process, base = start([interact, "serve", "staff"], tmp_path, INTERACT_DATABASE_URL=url,
+                          INTERACT_WEB_WORKERS="2", PROMETHEUS_MULTIPROC_DIR=str(folder))
+    try:
+        for _ in range(40):  # a new connection each, so both workers take some
+            assert requests.get(base + "/staff/login", timeout=10).status_code == 200
+        for _ in range(6):
+            body = requests.get(base + "/metrics", timeout=10).text
+            line = next(x for x in body.splitlines() if x.startswith("interact_http_requests_total{")
+                        and 'endpoint="staff.login"' in x)
+            assert float(line.rsplit(" ", 1)[1]) == 40
+        assert "interact_outbox_messages" in body and "interact_open_cases" in body
+        assert len(list(folder.glob("counter_*.db"))) == 2, "both workers wrote their series"
+    finally:
+        assert stop(process) == 0

@@ -342,7 +342,10 @@ def test_extension_through_the_api(client, create_case, create_token, mailed):
     assert bad.status_code == 400 and "days" in bad.get_json()["fields"]
     assert client.post(f"{url}/request_extension", json={"days": 3, "reason": 5},
                        headers=handler).status_code == 400
-    asked = client.post(f"{url}/request_extension", json={"days": 3, "reason": "需现场核查"}, headers=handler)
+    assert client.post(f"{url}/request_extension", json={"days": 2.5, "reason": "理由"},
+                       headers=handler).status_code == 400
+    # 3.0 is the integer 3 to JSON Schema (and to the OpenAPI document): accepted as 3.
+    asked = client.post(f"{url}/request_extension", json={"days": 3.0, "reason": "需现场核查"}, headers=handler)
     assert asked.status_code == 200, asked.get_json()
     assert asked.get_json()["extension_request"]["days"] == 3
     assert asked.get_json()["extension_request"]["requested_by"]["username"] == "handler"

@@ -14,7 +14,7 @@ PUBLIC = {"public", "public_query_reset", "public_captcha", "public_feeds", "pub
 STAFF_PAGES = {"staff", "staff_admin", "staff_account", "staff_masks", "staff_audit", "staff_security",
                "staff_outbox", "staff_supervision"}
 STAFF = STAFF_PAGES | {"api_staff"}
-SHARED = {"openapi", "health"}
+SHARED = {"openapi", "health", "metrics"}
 EXPECTED = {"public": PUBLIC | SHARED, "staff": STAFF | SHARED, "all": PUBLIC | STAFF | SHARED}
 
 
