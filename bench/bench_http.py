@@ -219,6 +219,12 @@ def seed_database(url: str, cases: int, env: dict[str, str], state: dict | None 
     with app.app_context():
         upgrade()
         if state is not None:
+            from interact.domain.db import db
+            from interact.services import publication
+
+            if publication.public_version() is None:  # migrated before its migration wrote one
+                publication.touch_public()
+                db.session.commit()
             return dict(state, deep_cursor=seed.deep_cursor())
         t0 = time.perf_counter()
         seeded = seed.fill(cases)
@@ -240,6 +246,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument("--gthreads", type=int, default=0, help="gunicorn threads per worker (default: interact/deploy's)")
     parser.add_argument("--worker-class", default="", help="gunicorn worker class (default: interact/deploy's, gthread)")
+    parser.add_argument("--seed-only", action="store_true", help="seed the database, then stop")
     parser.add_argument("--only", default="", help="comma-separated substrings of the rows to run")
     parser.add_argument("--json", default="", help="also write the rows to this file")
     parser.add_argument("--redis", default="", help="INTERACT_REDIS_URL of the servers (page cache, rate limits)")
@@ -262,6 +269,8 @@ def main() -> None:
     else:
         seeded = seed_database(url, args.cases, env)
     state_file.write_text(json.dumps(seeded))
+    if args.seed_only:
+        return
 
     servers = {
         "hello": Server("hello:app", 8101, env, args, chdir=HERE),

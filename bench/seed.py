@@ -193,7 +193,8 @@ def fill(n: int, departments: int = 60, years: int = 3, seed: int = 7, batch_siz
                            "department_id": dept_id})
         if published:
             record_number = number
-            month = f"{replied.astimezone(LOCAL):%Y-%m}"
+            if month is None and i >= n // 2:  # a whole month in the middle of the span
+                month = f"{replied.astimezone(LOCAL):%Y-%m}"
         if dept_id == dept_ids[0] and status == Status.handling:
             case_number = number
         if len(cases) >= batch_size:

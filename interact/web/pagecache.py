@@ -73,8 +73,11 @@ def public_page(view):
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        if (not current_app.config.get("INTERACT_PAGE_CACHE", True) or request.method != "GET"
-                or "_flashes" in session):
+        if not current_app.config.get("INTERACT_PAGE_CACHE", True) or request.method != "GET":
+            return view(*args, **kwargs)
+        # Only a visitor who sent a session cookie can have a message waiting (most send none, and
+        # their session is then not even read).
+        if request.cookies.get(current_app.config["SESSION_COOKIE_NAME"]) and "_flashes" in session:
             return view(*args, **kwargs)
         version = publication.public_version()
         if version is None:  # nothing public was ever written: nothing to key a page by

@@ -118,3 +118,14 @@ def test_two_hosts_share_one_cache_through_redis(make_app, create_case, counted)
     assert second.get_data() == first.get_data() and len(statements) == 1
     create_case("replied", title="后来公开的记录")
     assert "后来公开的记录" in text(two.test_client().get("/records"))
+
+
+def test_a_waiting_message_is_shown_on_a_fresh_page_not_a_cached_one(client, create_case):
+    create_case("replied")
+    cached = client.get("/records")
+    assert "ETag" in cached.headers
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", "订阅已确认。")]
+    shown = client.get("/records")
+    assert "订阅已确认。" in text(shown) and "ETag" not in shown.headers
+    assert "订阅已确认。" not in text(client.get("/records"))  # shown once; the cached page again
