@@ -138,9 +138,15 @@ PUBLIC_VERSION_KEY = "public_version"
 PUBLIC_MODELS = (Department, Site, KindSetting, WorkdayOverride, CalendarYear)
 
 
+_VERSION_QUERY = select(Setting.value).where(Setting.key == PUBLIC_VERSION_KEY)
+
+
 def public_version() -> str | None:
-    """The current version of the public state, or None before anything public was ever written."""
-    raw = db.session.scalar(select(Setting.value).where(Setting.key == PUBLIC_VERSION_KEY))
+    """The current (committed) version of the public state, or None before anything public was
+    ever written. Read on a pooled connection of its own, outside the session: a cached page then
+    costs no session at all, and the answer is the latest commit, not an older snapshot."""
+    with db.engine.connect() as conn:
+        raw = conn.execute(_VERSION_QUERY).scalar()
     return json.loads(raw) if raw else None
 
 
