@@ -246,6 +246,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument("--gthreads", type=int, default=0, help="gunicorn threads per worker (default: interact/deploy's)")
     parser.add_argument("--worker-class", default="", help="gunicorn worker class (default: interact/deploy's, gthread)")
+    parser.add_argument("--warm", type=int, default=20, help="requests per page before it is measured")
     parser.add_argument("--seed-only", action="store_true", help="seed the database, then stop")
     parser.add_argument("--only", default="", help="comma-separated substrings of the rows to run")
     parser.add_argument("--json", default="", help="also write the rows to this file")
@@ -307,8 +308,9 @@ def main() -> None:
         for label, target, headers in pages:
             if only and not label.startswith("hello") and not any(o in label for o in only):
                 continue
-            try:  # warm, and 200
-                urllib.request.urlopen(urllib.request.Request(target, headers=headers), timeout=60).read()
+            try:  # 200, and warm: enough requests that every worker process has served the page once
+                for _ in range(args.warm):
+                    urllib.request.urlopen(urllib.request.Request(target, headers=headers), timeout=60).read()
             except OSError as exc:  # too slow to serve at all (a worker timeout), or an error page
                 rows.append(Result(label, 0, 0, 0, 0, 0, 1, note=f"not served: {exc}"))
                 print(f"  {label}: not served ({exc})", flush=True)

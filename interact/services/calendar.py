@@ -61,11 +61,16 @@ def confirmed_years() -> set[int]:
 
 def unconfirmed_deadline_years() -> list[int]:
     """Years, not yet confirmed, in which some open case's deadline falls."""
-    lo, hi = db.session.execute(
-        select(func.min(Case.due_at), func.max(Case.due_at)).where(Case.status.in_(OPEN_STATUSES))
-    ).one()
-    if lo is None:
+    # Per status, so that each MIN and MAX is one seek in ix_cases_status_due (one statement); over
+    # the IN list at once, SQLite read every open case (3.6 ms of each dashboard at a million cases).
+    bounds = db.session.execute(select(*[
+        select(aggregate(Case.due_at)).where(Case.status == status).scalar_subquery()
+        for status in OPEN_STATUSES for aggregate in (func.min, func.max)])).one()
+    lows = [v for v in bounds[0::2] if v is not None]
+    highs = [v for v in bounds[1::2] if v is not None]
+    if not lows:
         return []
+    lo, hi = min(lows), max(highs)
     tz = tz_name()
     years = range(local_date(lo, tz).year, local_date(hi, tz).year + 1)
     confirmed = confirmed_years()

@@ -110,3 +110,11 @@ def test_overdue_filter_uses_stored_deadlines(create_case, aware):
     create_case("replied", submitted_at=aware(2026, 1, 5, 2, 0))
     overdue = db.session.scalars(db.select(Case).where(deadlines.overdue_filter())).all()
     assert [c.number for c in overdue] == [late.number]
+
+
+def test_unconfirmed_years_span_every_open_status_and_skip_answered_cases(create_case, aware):
+    """The earliest and latest open deadlines are read per status: each status's own range counts."""
+    create_case("submitted", submitted_at=aware(2026, 12, 30, 2, 0))  # due January 2027
+    create_case("handling", submitted_at=aware(2028, 12, 28, 2, 0))  # due January 2029
+    create_case("replied", submitted_at=aware(2030, 12, 30, 2, 0))  # answered: its deadline no longer matters
+    assert calendar.unconfirmed_deadline_years() == [2027, 2028, 2029]
