@@ -29,6 +29,7 @@ Why these values:
 """
 from __future__ import annotations
 
+import faulthandler
 import os
 import shutil
 import tempfile
@@ -68,6 +69,8 @@ def _post_fork(_server, _worker) -> None:
     master before the folder was set (`interact serve` builds the app first); choose it again.
     """
     values.ValueClass = values.get_value_class()
+    # A crash inside a C extension prints every thread's Python stack to the error log.
+    faulthandler.enable()
 
 
 def _child_exit(_server, worker) -> None:
