@@ -15,8 +15,12 @@ Why these values:
   thread, not a process. The interview live stream (Server-Sent Events) needs exactly this kind of
   worker: each open stream holds one thread, so `threads` bounds the viewers per process (raise
   it, or add workers, for large audiences).
+- The back office runs `sync` workers (one request per process, two per core plus one): under
+  `gthread`, a staff worker died of SIGSEGV twice in benchmark runs (inside SQLAlchemy's ORM
+  loading, on SQLite and on PostgreSQL alike; faulthandler's stacks are in the notes of the
+  benchmark). Until that is understood the back office takes no threads; its load is small.
 - workers: two per core plus one on the public site (its pages are mostly CPU: templates,
-  JSON), one per core plus one in the back office.
+  JSON).
 - `max_requests` with jitter recycles each worker now and then, so a slow leak never grows.
 - `timeout`: a worker silent for 30 s (public) or 120 s (back office: exports, reports) is
   restarted; `graceful_timeout` lets requests in flight finish on a restart.
@@ -39,9 +43,9 @@ from prometheus_client import multiprocess, values
 
 SURFACES = {
     "public": {"app": "interact.wsgi:public_app", "bind": "127.0.0.1:8000", "workers_per_core": 2,
-               "timeout": 30},
-    "staff": {"app": "interact.wsgi:staff_app", "bind": "127.0.0.1:8001", "workers_per_core": 1,
-              "timeout": 120},
+               "timeout": 30, "worker_class": "gthread", "threads": 4},
+    "staff": {"app": "interact.wsgi:staff_app", "bind": "127.0.0.1:8001", "workers_per_core": 2,
+              "timeout": 120, "worker_class": "sync", "threads": 1},
 }
 
 
@@ -94,9 +98,9 @@ def gunicorn_settings(surface: str, env=None) -> dict:
     return {
         "wsgi_app": spec["app"],
         "bind": env.get("INTERACT_WEB_BIND") or spec["bind"],
-        "worker_class": env.get("INTERACT_WEB_WORKER_CLASS") or "gthread",
+        "worker_class": env.get("INTERACT_WEB_WORKER_CLASS") or spec["worker_class"],
         "workers": _int(env, "WORKERS", spec["workers_per_core"] * cores + 1),
-        "threads": _int(env, "THREADS", 4),
+        "threads": _int(env, "THREADS", spec["threads"]),
         "timeout": _int(env, "TIMEOUT", spec["timeout"]),
         "graceful_timeout": 30,
         "keepalive": 5,

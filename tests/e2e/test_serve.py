@@ -69,8 +69,9 @@ def test_the_staff_config_module_serves_the_back_office(tmp_path):
 def test_settings_per_surface_and_their_overrides():
     public, staff = gunicorn_settings("public", {}), gunicorn_settings("staff", {})
     assert public["wsgi_app"] == "interact.wsgi:public_app" and staff["wsgi_app"] == "interact.wsgi:staff_app"
-    assert public["worker_class"] == staff["worker_class"] == "gthread"
-    assert public["workers"] > staff["workers"] >= 2 and staff["timeout"] > public["timeout"]
+    assert public["worker_class"] == "gthread" and public["threads"] > 1  # what a live stream needs
+    assert staff["worker_class"] == "sync" and staff["threads"] == 1
+    assert public["workers"] >= staff["workers"] >= 3 and staff["timeout"] > public["timeout"]
     assert public["accesslog"] is None  # URLs can carry one-time tokens
     tuned = gunicorn_settings("public", {"INTERACT_WEB_WORKERS": "3", "INTERACT_WEB_THREADS": "16",
                                          "INTERACT_WEB_BIND": "0.0.0.0:80"})
