@@ -1,6 +1,7 @@
 """The database handle: Flask-SQLAlchemy, created unbound and bound to the app in `create_app`."""
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -20,3 +21,9 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def upsert_insert(session):
+    """The INSERT construct of `session`'s database that has `on_conflict_do_update` (PostgreSQL's
+    or SQLite's, which spell it alike): for atomic counters and keyed rows."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

@@ -35,7 +35,6 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 from sqlalchemy import func, inspect, select, text
-from sqlalchemy.engine import make_url
 
 from ..config import PRIVATE_FILE_MODE, private_folder
 from ..domain.db import db
@@ -74,12 +73,17 @@ class RestoreResult:
     created_at: str
 
 
-def _sha256(path: Path) -> str:
+def _sha256(fh) -> str:
+    """The SHA-256 of an open binary file, read a megabyte at a time."""
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter(lambda: fh.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return _sha256(fh)
 
 
 def _revision() -> str | None:
@@ -115,7 +119,7 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
 
 def _dump_database(folder: Path) -> tuple[str, Path]:
     """Copy the database into `folder`; its dialect and the file."""
-    url = make_url(str(db.engine.url.render_as_string(hide_password=False)))
+    url = db.engine.url
     if url.get_backend_name() == "sqlite":
         target = folder / SQLITE_MEMBER
         source, copy = sqlite3.connect(url.database), sqlite3.connect(target)
@@ -152,7 +156,7 @@ def backup(destination: str | os.PathLike) -> BackupResult:
         manifest = {
             "format": FORMAT, "created_at": utcnow().isoformat(), "dialect": dialect, "revision": revision,
             "cases": cases,
-            "files": {name: {"size": path.stat().st_size, "sha256": _sha256(path)} for name, path in members.items()},
+            "files": {name: {"size": path.stat().st_size, "sha256": _file_sha256(path)} for name, path in members.items()},
         }
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
         try:
@@ -187,11 +191,9 @@ def _checked_members(tar: tarfile.TarFile) -> tuple[dict, dict[str, tarfile.TarI
         parts = Path(name).parts
         if not member.isfile() or Path(name).is_absolute() or ".." in parts:
             raise ValidationFailed(_("备份文件含有不安全的成员：%(name)s", name=name))
-        digest = hashlib.sha256()
         with tar.extractfile(member) as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != manifest["files"][name]["sha256"]:
+            actual = _sha256(fh)
+        if actual != manifest["files"][name]["sha256"]:
             raise ValidationFailed(_("备份文件被改动或已损坏：%(name)s 的校验值不符。", name=name))
     return manifest, members
 
@@ -209,7 +211,7 @@ def restore(source: str | os.PathLike, *, replace: bool = False) -> RestoreResul
     source = Path(source)
     if not source.is_file():
         raise ValidationFailed(_("找不到备份文件 %(path)s。", path=source))
-    url = make_url(str(db.engine.url.render_as_string(hide_password=False)))
+    url = db.engine.url
     dialect = url.get_backend_name()
     try:
         archive = tarfile.open(source, mode="r")

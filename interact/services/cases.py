@@ -11,10 +11,9 @@ from datetime import date, datetime
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..domain.db import db
+from ..domain.db import db, upsert_insert
 from ..domain.deadlines import is_overdue
 from ..domain.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from ..domain.kinds import DECLINE_REASONS, ERROR_TYPES, KINDS, RATINGS
@@ -86,11 +85,9 @@ def format_query_code(code: str) -> str:
 
 def next_case_number(day: date) -> str:
     """The next number of `day`: YYYYMMDD and a five-digit daily sequence, e.g. 2026112700042."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # One atomic upsert, so concurrent submissions never get the same number.
     stmt = (
-        insert(CaseCounter)
+        upsert_insert(db.session)(CaseCounter)
         .values(day=day, last=1)
         .on_conflict_do_update(index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1})
         .returning(CaseCounter.last)

@@ -17,9 +17,8 @@ import secrets
 from collections import Counter
 
 from sqlalchemy import delete, event, func, insert, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from ..domain.db import db
+from ..domain.db import db, upsert_insert
 from ..domain.models import Case, CalendarYear, Department, KindSetting, RecordTally, Setting, Site, WorkdayOverride
 from ..domain.privacy import MASKS, is_mobile, mask_name
 from ..domain.timeutil import local_tz, utcnow
@@ -76,10 +75,8 @@ def tally_month(case: Case) -> str:
 
 def _bump(department_id: int, kind: str, month: str, delta: int) -> None:
     """Add `delta` to one tally row, creating it: one atomic upsert, safe under concurrency."""
-    dialect = db.session.get_bind().dialect.name
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
-        insert_(RecordTally)
+        upsert_insert(db.session)(RecordTally)
         .values(department_id=department_id, kind=kind, month=month, published=delta)
         .on_conflict_do_update(index_elements=[RecordTally.department_id, RecordTally.kind, RecordTally.month],
                                set_={"published": RecordTally.published + delta})
@@ -150,17 +147,12 @@ def public_version() -> str | None:
     return json.loads(raw) if raw else None
 
 
-def _upsert(session, dialect_name: str, key: str, value: str) -> None:
-    insert_ = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    now = utcnow()
-    session.execute(insert_(Setting).values(key=key, value=value, updated_at=now)
-                    .on_conflict_do_update(index_elements=[Setting.key], set_={"value": value, "updated_at": now}))
-
-
 def touch_public(session=None) -> None:
     """Give the public state a new version (in the session's transaction)."""
     session = session or db.session
-    _upsert(session, session.get_bind().dialect.name, PUBLIC_VERSION_KEY, json.dumps(secrets.token_hex(8)))
+    value, now = json.dumps(secrets.token_hex(8)), utcnow()
+    session.execute(upsert_insert(session)(Setting).values(key=PUBLIC_VERSION_KEY, value=value, updated_at=now)
+                    .on_conflict_do_update(index_elements=[Setting.key], set_={"value": value, "updated_at": now}))
 
 
 def _changes_public(obj) -> bool:
